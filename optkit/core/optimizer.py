@@ -1,0 +1,226 @@
+"""The :class:`Optimizer` base class: ask/tell bookkeeping, validation, state, and ``minimize``.
+
+A method subclasses :class:`Optimizer` and implements two hooks in the *encoded* space
+(``space.encoded_lower .. space.encoded_upper``; the box itself for a :class:`~optkit.Box`, the unit
+cube for a :class:`~optkit.SearchSpace`):
+
+* ``_ask(n) -> Z`` (n, d): the next ``n`` points to evaluate;
+* ``_tell(Z, y, C)``: values ``y`` (n,) to minimize, constraint values ``C`` (n, m) or None, for
+  points it asked (in any grouping and order).
+
+and optionally ``batch_size`` (the natural ``n`` of ``ask()``), ``stop_reason()`` (a message when it
+has converged), ``_get_state()`` / ``_set_state()`` for its own state, and ``_discard(Z)`` for points
+that will never be told (``on_error="skip"``). Hyperparameters are keyword-only constructor
+arguments, passed on to ``Optimizer.__init__`` so they are validated against the class's
+``_parameter_constraints`` table and stored under their own names.
+"""
+
+from __future__ import annotations
+
+import abc
+import inspect
+from typing import ClassVar
+
+import numpy as np
+
+from optkit.core.errors import InvalidParameterError, StateError
+from optkit.core.params import SEED, Interval, validate, validate_all
+from optkit.core.space import Space, as_points, as_space
+
+
+def _key(row: np.ndarray) -> bytes:
+    return np.ascontiguousarray(row, dtype=np.float64).tobytes()
+
+
+class Optimizer(abc.ABC):
+    """Base class of every optkit optimizer (see the module docstring for the subclass contract)."""
+
+    #: registry name, set by :func:`optkit.core.registry.register`
+    name: ClassVar[str] = ""
+    #: method family ("sampling", "local", "population", ...)
+    family: ClassVar[str] = ""
+    #: name -> list of admissible constraints (see :mod:`optkit.core.params`)
+    _parameter_constraints: ClassVar[dict] = {}
+    #: whether the method needs finite bounds on every dimension
+    needs_bounds: ClassVar[bool] = True
+
+    def __init__(self, space, *, seed=None, **params):
+        owner = type(self).__name__
+        self.space: Space = as_space(space)
+        validate(owner, "seed", seed, [SEED])
+        validate_all(owner, params, self._parameter_constraints)
+        if self.needs_bounds:
+            self.space.require_bounded(owner)
+        for k, v in params.items():
+            setattr(self, k, v)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.n_asked = 0
+        self.n_told = 0
+        self._pending: dict[bytes, list[np.ndarray]] = {}
+
+    # -- the public protocol -------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return self.space.dim
+
+    @property
+    def batch_size(self) -> int:
+        """How many points ``ask()`` returns when ``n`` is not given."""
+        return 1
+
+    def ask(self, n: int | None = None) -> np.ndarray:
+        """The next points to evaluate, shape (n, d), in the user's space."""
+        if n is None:
+            n = self.batch_size
+        validate(type(self).__name__ + ".ask", "n", n, [Interval(int, 1, None)])
+        Z = np.asarray(self._ask(int(n)), dtype=np.float64)
+        if Z.shape != (n, self.dim):
+            raise StateError(f"{type(self).__name__}._ask({n}) returned shape {Z.shape}; expected ({n}, {self.dim})")
+        lo, hi = self.space.encoded_lower, self.space.encoded_upper
+        Z = np.clip(Z, lo, hi)
+        X = self.space.decode(Z)
+        for x, z in zip(X, Z):
+            self._pending.setdefault(_key(x), []).append(z)
+        self.n_asked += n
+        return X
+
+    def tell(self, X, y, constraints=None) -> None:
+        """Report values ``y`` (n,) (and constraint values (n, m)) of points ``X`` (n, d) it asked."""
+        owner = type(self).__name__ + ".tell"
+        X = as_points(X, self.dim)
+        n = X.shape[0]
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if y.shape != (n,):
+            raise InvalidParameterError(f"{owner}: 'y' must have one value per point, shape ({n},); got {y.shape}")
+        if not np.all(np.isfinite(y)):
+            bad = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise InvalidParameterError(
+                f"{owner}: 'y' must be finite; y[{bad}] = {y[bad]!r}. Let minimize() apply the problem's "
+                "on_error policy, or leave the point out"
+            )
+        C = None
+        if constraints is not None:
+            C = np.asarray(constraints, dtype=np.float64)
+            C = C.reshape(n, -1) if C.size else np.zeros((n, 0))
+            if C.shape[0] != n or not np.all(np.isfinite(C)):
+                raise InvalidParameterError(f"{owner}: 'constraints' must be finite with shape ({n}, m); got {C.shape}")
+        Z = self._claim(X, owner)
+        self._tell(Z, y, C)
+        self.n_told += n
+
+    def forget(self, X) -> None:
+        """Give up on asked points that will never be told (their evaluation failed)."""
+        Z = self._claim(as_points(X, self.dim), type(self).__name__ + ".forget")
+        self._discard(Z)
+
+    def _claim(self, X: np.ndarray, owner: str) -> np.ndarray:
+        keys = [_key(x) for x in X]
+        counts: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            counts[k] = counts.get(k, 0) + 1
+            if len(self._pending.get(k, ())) < counts[k]:
+                raise StateError(
+                    f"{owner}: point {i} ({X[i].tolist()!r:.80}) was never asked, or was told already; "
+                    "tell() accepts only points returned by ask()"
+                )
+        Z = np.empty_like(X)
+        for i, k in enumerate(keys):
+            Z[i] = self._pending[k].pop(0)
+            if not self._pending[k]:
+                del self._pending[k]
+        return Z
+
+    def stop_reason(self) -> str | None:
+        """A message when the method has converged and asks to stop; None otherwise."""
+        return None
+
+    def minimize(self, problem, budget: int, *, callback=None, progress: bool = False, journal=None, executor=None):
+        """Run the ask/evaluate/tell loop on ``problem`` for at most ``budget`` evaluations.
+
+        Returns a :class:`~optkit.Result`. ``callback(result)`` is called after every ``tell`` with
+        the run so far; returning True or raising ``StopIteration`` stops the run. ``journal`` is a
+        path to a SQLite file that records every evaluation before it is told (resume the run with
+        :func:`optkit.resume`). ``executor`` is any ``concurrent.futures.Executor``: the points of
+        one ``ask`` are evaluated in parallel and told in the order asked.
+        """
+        from optkit.core.loop import run
+
+        return run(self, problem, budget, callback=callback, progress=progress, journal=journal, executor=executor)
+
+    # -- hooks ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _ask(self, n: int) -> np.ndarray:
+        """Next ``n`` points in the encoded space."""
+
+    @abc.abstractmethod
+    def _tell(self, Z: np.ndarray, y: np.ndarray, C: np.ndarray | None) -> None:
+        """Values of asked points (encoded)."""
+
+    def _discard(self, Z: np.ndarray) -> None:
+        """Asked points that will never be told; by default nothing to do."""
+
+    def _get_state(self) -> dict:
+        """The method's own state (JSON scalars, lists, dicts, numpy arrays)."""
+        return {}
+
+    def _set_state(self, state: dict) -> None:
+        """Restore what :meth:`_get_state` returned."""
+
+    # -- parameters and state ------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor's hyperparameter names (everything but ``space``)."""
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p not in ("self", "space")]
+
+    def get_params(self) -> dict:
+        """Hyperparameters (and seed) as given to the constructor."""
+        return {k: getattr(self, k) for k in self.param_names()}
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly: JSON scalars plus numpy arrays, never pickle."""
+        pend = [(x, z) for k, zs in self._pending.items() for z in zs for x in [np.frombuffer(k)]]
+        return {
+            "optimizer": self.name or type(self).__name__,
+            "dim": self.dim,
+            "rng": self.rng.bit_generator.state,
+            "n_asked": self.n_asked,
+            "n_told": self.n_told,
+            "pending_X": np.array([p[0] for p in pend]).reshape(-1, self.dim),
+            "pending_Z": np.array([p[1] for p in pend]).reshape(-1, self.dim),
+            "method": self._get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state from :meth:`state_dict` (of an optimizer of the same class and space)."""
+        me = self.name or type(self).__name__
+        if state.get("optimizer") != me or state.get("dim") != self.dim:
+            raise StateError(
+                f"load_state_dict: state is for optimizer {state.get('optimizer')!r} in dim {state.get('dim')}; "
+                f"this is {me!r} in dim {self.dim}"
+            )
+        self.rng.bit_generator.state = state["rng"]
+        self.n_asked, self.n_told = int(state["n_asked"]), int(state["n_told"])
+        self._pending = {}
+        for x, z in zip(np.asarray(state["pending_X"]), np.asarray(state["pending_Z"])):
+            self._pending.setdefault(_key(x), []).append(np.array(z, dtype=np.float64))
+        self._set_state(state["method"])
+
+    def __repr__(self) -> str:
+        sig = inspect.signature(type(self).__init__)
+        shown = []
+        for k, p in sig.parameters.items():
+            if k in ("self", "space"):
+                continue
+            v = getattr(self, k, None)
+            if p.default is inspect.Parameter.empty or not _same(v, p.default):
+                shown.append(f"{k}={v!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:
+        return a is b

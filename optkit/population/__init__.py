@@ -1,0 +1,1 @@
+"""Population methods. For now: ``pycma``, a thin wrapper of the reference ``cma`` package."""

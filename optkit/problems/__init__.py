@@ -1,0 +1,49 @@
+"""Test problems: COCO's 24 BBOB functions, classical functions with known optima, and constrained
+engineering problems with published optima. Every one is an :class:`optkit.Problem`, evaluable on a
+batch.
+
+>>> import optkit
+>>> p = optkit.problems.bbob(8, dim=10, instance=1)      # Rosenbrock, COCO instance 1
+>>> h6 = optkit.problems.get("hartmann6")
+>>> "welded_beam" in optkit.problems.available()
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from optkit.core.errors import UnknownNameError, suggest
+
+_MODULES = ("optkit.problems.classical", "optkit.problems.constrained")
+
+
+def _table() -> dict:
+    table = {}
+    for mod in _MODULES:
+        table.update(importlib.import_module(mod).PROBLEMS)
+    return table
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`get` (BBOB functions are reached through :func:`bbob`)."""
+    return sorted(_table())
+
+
+def get(name: str, dim: int | None = None, *, on_error: str = "raise"):
+    """The named test problem (``dim`` for the dimension-free ones)."""
+    table = _table()
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in table:
+        raise UnknownNameError(f"unknown problem {name!r}.{suggest(key, table)} Known: {', '.join(sorted(table))}")
+    return table[key](dim, on_error=on_error)
+
+
+def bbob(function: int, dim: int = 10, instance: int = 1, *, on_error: str = "raise"):
+    """COCO's noiseless BBOB function ``function`` (1..24) in ``dim`` dimensions, instance ``instance``."""
+    from optkit.problems.bbob import bbob as _bbob
+
+    return _bbob(function, dim, instance, on_error=on_error)
+
+
+__all__ = ["available", "bbob", "get"]
