@@ -95,7 +95,7 @@ class Box(Space):
         if bad.size:
             i = int(bad[0])
             raise InvalidParameterError(
-                f"Box: 'lower' must be < 'upper' in every dimension; dimension {i} has lower={lo[i]!r} >= upper={hi[i]!r}"
+                f"Box: 'lower' must be < 'upper' in every dimension; dimension {i} has lower={float(lo[i])!r} >= upper={float(hi[i])!r}"
             )
         self.lower, self.upper, self.dim = lo, hi, lo.size
 

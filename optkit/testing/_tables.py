@@ -1,0 +1,20 @@
+"""The conformance suite's two tables: cheap settings per optimizer, and exemptions with reasons.
+
+A new optimizer needs a line here only if its defaults are too slow for the suite, or if a check
+cannot apply to it (then the reason is mandatory and reviewed like code).
+"""
+
+#: registry name -> hyperparameters that keep the conformance checks fast
+FAST_PARAMS: dict[str, dict] = {
+    "lhs": {"design_size": 16},
+}
+
+#: (registry name, check name) -> why the check does not apply
+EXEMPTIONS: dict[tuple[str, str], str] = {}
+
+#: family -> (problem name, dim, budget, tolerance on f - f_opt) for the convergence check
+CONVERGENCE: dict[str, tuple[str, int, int, float]] = {
+    "sampling": ("sphere", 2, 300, 1.0),
+    "local": ("sphere", 3, 600, 1e-6),
+    "population": ("sphere", 5, 3000, 1e-6),
+}
