@@ -1,0 +1,127 @@
+"""The shared loop: executors, callbacks, policies, bad input."""
+
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+
+import optkit
+
+
+def sphere(x):  # module level so a process pool can pickle it
+    return float(np.sum((x - 0.1) ** 2))
+
+
+def dies_at_origin_side(x):
+    if x[0] < -0.9:
+        import os
+
+        os._exit(1)  # a worker process that dies mid-evaluation
+    return float(x @ x)
+
+
+def test_process_pool_gives_the_serial_result():
+    p = optkit.Problem(sphere, optkit.Box(-1, 1, dim=3))
+    serial = optkit.make("pycma", p.space, seed=4).minimize(p, 120)
+    with ProcessPoolExecutor(2) as ex:
+        par = optkit.make("pycma", p.space, seed=4).minimize(p, 120, executor=ex)
+    np.testing.assert_array_equal(serial.history.X, par.history.X)
+    assert serial.fun == par.fun
+
+
+def test_dead_worker_is_recorded_not_lost():
+    p = optkit.Problem(dies_at_origin_side, optkit.Box(-1, 1, dim=2), on_error="penalize")
+    X = np.array([[0.0, 0.0], [-0.95, 0.0]])
+
+    class Fixed(optkit.Optimizer):
+        name = "fixed-test"
+
+        def __init__(self, space, *, seed=None):
+            super().__init__(space, seed=seed)
+
+        @property
+        def batch_size(self):
+            return 2
+
+        def _ask(self, n):
+            return X[:n]
+
+        def _tell(self, Z, y, C):
+            self.told = y
+
+    opt = Fixed(p.space)
+    with ProcessPoolExecutor(1) as ex:
+        res = opt.minimize(p, 2, executor=ex)
+    assert res.nfev == 2
+    assert res.history.error[1] is not None and "executor" in res.history.error[1]
+    assert opt.told[1] > opt.told[0]  # penalized, worse than the good value
+
+
+def test_callback_returning_true_stops():
+    res = optkit.minimize(sphere, [(-1, 1)] * 2, method="random", budget=100, seed=0, callback=lambda r: r.nfev >= 7)
+    assert res.status == optkit.Status.STOPPED_BY_CALLBACK and res.nfev == 7
+
+
+def test_objective_error_carries_the_partial_result():
+    def f(x):
+        if len(calls) == 3:
+            raise ZeroDivisionError("bad")
+        calls.append(1)
+        return 0.0
+
+    calls = []
+    with pytest.raises(optkit.ObjectiveError, match="ZeroDivisionError: bad") as info:
+        optkit.minimize(f, [(-1, 1)] * 2, method="random", budget=10, seed=0)
+    assert info.value.result.nfev == 4 and info.value.result.status == optkit.Status.FAILED
+
+
+def test_constraints_feasible_best_and_infeasible_status():
+    p = optkit.Problem(lambda x: float(x @ x), optkit.Box(-1, 1, dim=2), constraints=[lambda x: 0.5 - x[0]])
+    res = optkit.minimize(p, method="sobol", budget=128, seed=0)
+    assert res.x[0] >= 0.5 and res.success and res.constraints[0] <= 0
+    feasible = res.history.X[:, 0] >= 0.5
+    assert res.fun == res.history.fun[feasible].min() >= 0.25 > res.history.fun.min()
+    never = optkit.Problem(lambda x: float(x @ x), optkit.Box(-1, 1, dim=2), constraints=[lambda x: 1.0])
+    res = optkit.minimize(never, method="random", budget=10, seed=0)
+    assert res.status == optkit.Status.INFEASIBLE and not res.success
+
+
+@pytest.mark.parametrize("budget", [0, -3, 2.5, "10"])
+def test_bad_budget(budget):
+    with pytest.raises(optkit.InvalidParameterError, match="'budget'"):
+        optkit.minimize(sphere, [(-1, 1)], method="random", budget=budget)
+
+
+def test_dimension_mismatch_and_bad_problem():
+    opt = optkit.make("random", optkit.Box(0, 1, dim=2))
+    with pytest.raises(optkit.InvalidParameterError, match="dimension 3"):
+        opt.minimize(optkit.Problem(sphere, optkit.Box(0, 1, dim=3)), 5)
+    with pytest.raises(optkit.InvalidParameterError, match="optkit.Problem"):
+        opt.minimize(sphere, 5)
+
+
+def test_ask_tell_by_hand_equals_minimize():
+    p = optkit.Problem(sphere, optkit.Box(-1, 1, dim=3))
+    auto = optkit.make("pycma", p.space, seed=2).minimize(p, 60)
+    opt = optkit.make("pycma", p.space, seed=2)
+    seen = []
+    while len(seen) < 60:
+        X = opt.ask()[: 60 - len(seen)]
+        y = p.evaluate(X)
+        opt.tell(X, y)
+        seen.extend(X)
+    np.testing.assert_array_equal(np.array(seen), auto.history.X)
+
+
+def test_state_save_and_load_files(tmp_path):
+    from optkit.core import serialize
+
+    opt = optkit.make("sobol", optkit.Box(0, 1, dim=2), seed=1)
+    opt.tell(X := opt.ask(4), [0.0] * 4)
+    serialize.save(opt.state_dict(), tmp_path / "state")
+    other = optkit.make("sobol", optkit.Box(0, 1, dim=2), seed=2)
+    other.load_state_dict(serialize.load(tmp_path / "state"))
+    np.testing.assert_array_equal(other.ask(3), opt.ask(3))
+    assert X.shape == (4, 2)
+    with pytest.raises(optkit.StateError, match="optimizer 'sobol'"):
+        optkit.make("random", optkit.Box(0, 1, dim=2)).load_state_dict(opt.state_dict())
