@@ -115,6 +115,8 @@ def _evaluate(problem: Problem, X: np.ndarray, executor, jr, batch: int, known: 
             for i in todo:
                 r = fresh[i]
                 jr.record_evals(batch, i, X[i : i + 1], r.y, r.C, r.error, r.seconds)
+    elif todo and executor is None and jr is None and not known:
+        return problem.evaluate_records(X)
     elif todo:
         futures = {i: executor.submit(problem.evaluate_one, X[i]) for i in todo} if executor is not None else None
         for i in todo:

@@ -166,8 +166,28 @@ class Problem:
         X = as_points(X, self.dim)
         if self.vectorized:
             return self._records_vectorized(X)
-        parts = [self.evaluate_one(x) for x in X]
-        return merge_records(parts, self.n_constraints)
+        n, m = X.shape[0], self.n_constraints
+        y = np.full(n, np.nan)
+        C = np.full((n, m), np.nan) if m else None
+        errors: list = [None] * n
+        seconds = np.empty(n)
+        clock = time.perf_counter
+        for i in range(n):
+            t0 = clock()
+            try:
+                arg = self._arg(X[i])
+                v = self.fun(arg)
+                y[i] = v if type(v) is float else _as_float(v, "the objective")
+                for j, g in enumerate(self.constraints):
+                    C[i, j] = _as_float(g(arg), f"constraint {j}")
+            except Exception as exc:  # the policy decides later; the message is kept
+                errors[i] = _short_error(exc)
+            seconds[i] = clock() - t0
+            if errors[i] is None and not (y[i] - y[i] == 0.0 and (m == 0 or np.all(np.isfinite(C[i])))):
+                errors[i] = _nonfinite_message(y[i], C[i] if m else ())
+        if self.maximize:
+            y = -y
+        return Records(y, C, errors, seconds)
 
     def evaluate_one(self, x: np.ndarray) -> Records:
         """One point as a 1-row :class:`Records` (the unit of work sent to an executor)."""

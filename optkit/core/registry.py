@@ -21,6 +21,7 @@ _BUILTIN: dict[str, str] = {
     "powell": "optkit.local.scipy_local:Powell",
     "lbfgsb": "optkit.local.scipy_local:LBFGSB",
     "pycma": "optkit.population.pycma:PyCMA",
+    "cem": "optkit.population.cem:CEM",
 }
 
 _ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
