@@ -18,7 +18,7 @@ import optkit
 from optkit.core.errors import InvalidParameterError, OptkitError, StateError, UnknownNameError
 from optkit.core.registry import get
 from optkit.core.serialize import dumps, loads
-from optkit.testing._tables import CONVERGENCE, EXEMPTIONS, FAST_PARAMS
+from optkit.testing._tables import CONVERGENCE, CONVERGENCE_OVERRIDES, EXEMPTIONS, FAST_PARAMS
 
 
 def _sphere(x) -> float:
@@ -198,9 +198,12 @@ def check_callback_stops(name: str) -> None:
 
 def check_convergence(name: str) -> None:
     family = get(name).family
-    if family not in CONVERGENCE:
+    if name in CONVERGENCE_OVERRIDES:
+        pname, dim, budget, tol = CONVERGENCE_OVERRIDES[name]
+    elif family not in CONVERGENCE:
         raise AssertionError(f"{name}: family {family!r} has no convergence setting in optkit.testing._tables.CONVERGENCE")
-    pname, dim, budget, tol = CONVERGENCE[family]
+    else:
+        pname, dim, budget, tol = CONVERGENCE[family]
     problem = optkit.problems.get(pname, dim)
     res = _make(name, problem.space, seed=1).minimize(problem, budget)
     gap = res.fun - problem.f_opt

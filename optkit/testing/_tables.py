@@ -18,3 +18,7 @@ CONVERGENCE: dict[str, tuple[str, int, int, float]] = {
     "local": ("sphere", 3, 600, 1e-6),
     "population": ("sphere", 5, 3000, 1e-6),
 }
+
+#: registry name -> (problem name, dim, budget, tolerance) where a method is slower than its family's
+#: setting by design (say why in a comment on the line)
+CONVERGENCE_OVERRIDES: dict[str, tuple[str, int, int, float]] = {}
