@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 
 from optkit.core.errors import UnknownNameError, suggest
+from optkit.problems.bbob import BBOB_FUNCTIONS, BBOBFunction, bbob
 
 _MODULES = ("optkit.problems.classical", "optkit.problems.constrained")
 
@@ -39,11 +40,4 @@ def get(name: str, dim: int | None = None, *, on_error: str = "raise"):
     return table[key](dim, on_error=on_error)
 
 
-def bbob(function: int, dim: int = 10, instance: int = 1, *, on_error: str = "raise"):
-    """COCO's noiseless BBOB function ``function`` (1..24) in ``dim`` dimensions, instance ``instance``."""
-    from optkit.problems.bbob import bbob as _bbob
-
-    return _bbob(function, dim, instance, on_error=on_error)
-
-
-__all__ = ["available", "bbob", "get"]
+__all__ = ["BBOBFunction", "BBOB_FUNCTIONS", "available", "bbob", "get"]
