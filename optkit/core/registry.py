@@ -22,6 +22,9 @@ _BUILTIN: dict[str, str] = {
     "lbfgsb": "optkit.local.scipy_local:LBFGSB",
     "pycma": "optkit.population.pycma:PyCMA",
     "cem": "optkit.population.cem:CEM",
+    "pso": "optkit.population.pso:PSO",
+    "clpso": "optkit.population.clpso:CLPSO",
+    "ga": "optkit.population.ga:GA",
 }
 
 _ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
