@@ -30,6 +30,14 @@ def default_popsize(dim: int) -> int:
     return 4 + int(3 * math.log(dim))
 
 
+def _generation(Z, Zeval, y, done, asked) -> dict:
+    """One generation's bookkeeping; ``slots`` maps an evaluated point's bytes to its untold indices."""
+    slots: dict[bytes, list[int]] = {}
+    for j in np.flatnonzero(~done):
+        slots.setdefault(np.ascontiguousarray(Zeval[j]).tobytes(), []).append(int(j))
+    return {"Z": Z, "Zeval": Zeval, "y": y, "done": done, "asked": asked, "C": None, "slots": slots}
+
+
 class PopulationOptimizer(Optimizer):
     """Base of the population methods (see the module docstring)."""
 
@@ -94,8 +102,7 @@ class PopulationOptimizer(Optimizer):
             out.extend(g["Zeval"][free])
         while len(out) < n:
             Z = np.asarray(self._sample(), dtype=np.float64)
-            g = {"Z": Z, "Zeval": self._clip(Z), "y": np.full(len(Z), np.nan), "done": np.zeros(len(Z), bool),
-                 "asked": np.zeros(len(Z), bool), "C": None}
+            g = _generation(Z, self._clip(Z), np.full(len(Z), np.nan), np.zeros(len(Z), bool), np.zeros(len(Z), bool))
             take = np.arange(min(n - len(out), len(Z)))
             g["asked"][take] = True
             out.extend(g["Zeval"][take])
@@ -110,11 +117,11 @@ class PopulationOptimizer(Optimizer):
 
     def _assign(self, Z: np.ndarray, y, C) -> None:
         for i, z in enumerate(Z):
+            key = z.tobytes()
             for g in self._gens:
-                open_ = g["asked"] & ~g["done"]
-                hit = np.flatnonzero(open_ & np.all(g["Zeval"] == z, axis=1))
-                if hit.size:
-                    j = hit[0]
+                slots = g["slots"].get(key)
+                if slots:
+                    j = slots.pop(0)
                     g["done"][j] = True
                     g["y"][j] = np.inf if y is None else y[i]
                     if C is not None:
@@ -138,16 +145,16 @@ class PopulationOptimizer(Optimizer):
         return int(self.popsize_)
 
     def _get_state(self) -> dict:
-        gens = [{k: v for k, v in g.items() if v is not None} for g in self._gens]
+        gens = [{k: v for k, v in g.items() if v is not None and k != "slots"} for g in self._gens]
         return {"gens": gens, "own": self._state()}
 
     def _set_state(self, state: dict) -> None:
         self._gens = []
         for g in state["gens"]:
-            self._gens.append({
-                "Z": np.asarray(g["Z"], dtype=np.float64), "Zeval": np.asarray(g["Zeval"], dtype=np.float64),
-                "y": np.asarray(g["y"], dtype=np.float64), "done": np.asarray(g["done"], dtype=bool),
-                "asked": np.asarray(g["asked"], dtype=bool),
-                "C": np.asarray(g["C"], dtype=np.float64) if "C" in g else None,
-            })
+            gen = _generation(np.asarray(g["Z"], dtype=np.float64), np.asarray(g["Zeval"], dtype=np.float64),
+                              np.asarray(g["y"], dtype=np.float64), np.asarray(g["done"], dtype=bool),
+                              np.asarray(g["asked"], dtype=bool))
+            if "C" in g:
+                gen["C"] = np.asarray(g["C"], dtype=np.float64)
+            self._gens.append(gen)
         self._load(state["own"])
