@@ -7,6 +7,7 @@ loop instead calls :meth:`Problem.evaluate_records`, which catches failures, fli
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -183,7 +184,7 @@ class Problem:
             except Exception as exc:  # the policy decides later; the message is kept
                 errors[i] = _short_error(exc)
             seconds[i] = clock() - t0
-            if errors[i] is None and not (y[i] - y[i] == 0.0 and (m == 0 or np.all(np.isfinite(C[i])))):
+            if errors[i] is None and not (math.isfinite(y[i]) and (m == 0 or np.all(np.isfinite(C[i])))):
                 errors[i] = _nonfinite_message(y[i], C[i] if m else ())
         if self.maximize:
             y = -y
