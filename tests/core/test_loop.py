@@ -125,3 +125,9 @@ def test_state_save_and_load_files(tmp_path):
     assert X.shape == (4, 2)
     with pytest.raises(optkit.StateError, match="optimizer 'sobol'"):
         optkit.make("random", optkit.Box(0, 1, dim=2)).load_state_dict(opt.state_dict())
+
+
+def test_progress_bar_shows_best_value(capsys):
+    optkit.minimize(sphere, [(-1, 1)] * 2, method="random", budget=30, seed=0, progress=True)
+    err = capsys.readouterr().err
+    assert "30/30" in err and "best=" in err
