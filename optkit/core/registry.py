@@ -22,6 +22,7 @@ _BUILTIN: dict[str, str] = {
     "lbfgsb": "optkit.local.scipy_local:LBFGSB",
     "pycma": "optkit.population.pycma:PyCMA",
     "cem": "optkit.population.cem:CEM",
+    "cmaes": "optkit.population.cmaes:CMAES",
     "pso": "optkit.population.pso:PSO",
     "clpso": "optkit.population.clpso:CLPSO",
     "ga": "optkit.population.ga:GA",
