@@ -26,6 +26,10 @@ _BUILTIN: dict[str, str] = {
     "pso": "optkit.population.pso:PSO",
     "clpso": "optkit.population.clpso:CLPSO",
     "ga": "optkit.population.ga:GA",
+    "sep-cmaes": "optkit.population.sep_cmaes:SepCMAES",
+    "one-plus-one-cmaes": "optkit.population.one_plus_one:OnePlusOneCMAES",
+    "lmmaes": "optkit.population.lmmaes:LMMAES",
+    "mmes": "optkit.population.mmes:MMES",
 }
 
 _ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
