@@ -25,4 +25,7 @@ CONVERGENCE_OVERRIDES: dict[str, tuple[str, int, int, float]] = {
     "pso": ("sphere", 5, 5000, 1e-6),  # SPSO-2011's 40 particles reach ~3e-6 at 3000 evaluations, ~1e-9 at 5000
     "clpso": ("sphere", 5, 8000, 1e-6),  # keeps its swarm diverse on purpose (multimodal method): ~1e-12 at 8000
     "ga": ("sphere", 5, 20000, 1e-6),  # SBX + polynomial mutation converge slowly on smooth functions: ~1e-8 at 20000
+    "de": ("sphere", 5, 6000, 1e-6),  # NP = 10 d = 50 (Storn & Price) explores first: ~2e-5 at 3000 evaluations, ~1e-10 at 6000
+    "jade": ("sphere", 5, 6000, 1e-6),  # same NP = 50 as de: ~1e-5 at 3000, ~1e-10 at 6000
+    "shade": ("sphere", 5, 6000, 1e-6),  # same NP = 50 as de: ~2e-6 at 3000, ~5e-12 at 6000
 }
