@@ -35,6 +35,8 @@ _BUILTIN: dict[str, str] = {
     "one-plus-one-cmaes": "optkit.population.one_plus_one:OnePlusOneCMAES",
     "lmmaes": "optkit.population.lmmaes:LMMAES",
     "mmes": "optkit.population.mmes:MMES",
+    "bo": "optkit.bayesopt.bo:BO",
+    "pibo": "optkit.bayesopt.pibo:PiBO",
 }
 
 _ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}

@@ -7,6 +7,8 @@ cannot apply to it (then the reason is mandatory and reviewed like code).
 #: registry name -> hyperparameters that keep the conformance checks fast
 FAST_PARAMS: dict[str, dict] = {
     "lhs": {"design_size": 16},
+    "bo": {"n_restarts": 3, "raw_samples": 256, "mc_samples": 32},
+    "pibo": {"n_restarts": 3, "raw_samples": 256, "mc_samples": 32},
 }
 
 #: (registry name, check name) -> why the check does not apply
@@ -17,6 +19,7 @@ CONVERGENCE: dict[str, tuple[str, int, int, float]] = {
     "sampling": ("sphere", 2, 300, 1.0),
     "local": ("sphere", 3, 600, 1e-6),
     "population": ("sphere", 5, 3000, 1e-6),
+    "bayesopt": ("branin", 2, 40, 1e-3),
 }
 
 #: registry name -> (problem name, dim, budget, tolerance) where a method is slower than its family's
