@@ -56,7 +56,7 @@ def run(opt, problem, budget, *, callback=None, progress=False, journal=None, ex
         while len(history) < budget:
             reason = opt.stop_reason()
             if reason:
-                status, message = Status.CONVERGED, reason
+                status, message = opt.stop_status(), reason
                 break
             X = opt.ask()
             X_eval = X[: budget - len(history)]
@@ -94,7 +94,7 @@ def run(opt, problem, budget, *, callback=None, progress=False, journal=None, ex
             bar.close()
         if jr is not None:
             jr.close()
-    result = make_result(history, status, message, nit, opt.name, time.perf_counter() - t0)
+    result = make_result(history, status, message, nit, opt.name, time.perf_counter() - t0, **opt.result_extras())
     if jr is not None:
         jr2 = Journal.open(jr.path)
         jr2.set_meta("status", result.status.name)

@@ -135,6 +135,19 @@ class Optimizer(abc.ABC):
         """A message when the method has converged and asks to stop; None otherwise."""
         return None
 
+    def stop_status(self):
+        """The :class:`~optkit.Status` of a stop asked by :meth:`stop_reason` (default CONVERGED).
+
+        A method that proves the problem infeasible (CONFIG) returns ``Status.INFEASIBLE``.
+        """
+        from optkit.core.result import Status
+
+        return Status.CONVERGED
+
+    def result_extras(self) -> dict:
+        """Extra fields the method adds to the :class:`~optkit.Result` of ``minimize`` (evidence, models)."""
+        return {}
+
     def minimize(self, problem, budget: int, *, callback=None, progress: bool = False, journal=None, executor=None):
         """Run the ask/evaluate/tell loop on ``problem`` for at most ``budget`` evaluations.
 

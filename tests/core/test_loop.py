@@ -131,3 +131,28 @@ def test_progress_bar_shows_best_value(capsys):
     optkit.minimize(sphere, [(-1, 1)] * 2, method="random", budget=30, seed=0, progress=True)
     err = capsys.readouterr().err
     assert "30/30" in err and "best=" in err
+
+
+def test_optimizer_can_stop_with_its_own_status_and_add_result_fields():
+    from optkit.baselines.sampling import RandomSearch
+
+    class GivesUp(RandomSearch):
+        def stop_reason(self):
+            return "proved infeasible" if self._told >= 4 else None
+
+        def stop_status(self):
+            return optkit.Status.INFEASIBLE
+
+        def result_extras(self):
+            return {"evidence": {"told": self._told}}
+
+        def _tell(self, Z, y, C):
+            self._told = getattr(self, "_told", 0) + len(y)
+
+        _told = 0
+
+    box = optkit.Box(-1, 1, dim=2)
+    res = GivesUp(box, seed=0).minimize(optkit.Problem(lambda x: float(x @ x), box), 50)
+    assert res.nfev == 4 and res.status == optkit.Status.INFEASIBLE
+    assert res.message == "proved infeasible" and res.evidence == {"told": 4}
+    assert not res.success
