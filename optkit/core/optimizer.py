@@ -155,7 +155,9 @@ class Optimizer(abc.ABC):
         the run so far; returning True or raising ``StopIteration`` stops the run. ``journal`` is a
         path to a SQLite file that records every evaluation before it is told (resume the run with
         :func:`optkit.resume`). ``executor`` is any ``concurrent.futures.Executor``: the points of
-        one ``ask`` are evaluated in parallel and told in the order asked.
+        one ``ask`` are evaluated in parallel and told in the order asked. Points asked earlier through
+        :meth:`ask` and not yet told are forgotten first (as by :meth:`forget`): the loop cannot
+        evaluate them.
         """
         from optkit.core.loop import run
 

@@ -156,3 +156,14 @@ def test_optimizer_can_stop_with_its_own_status_and_add_result_fields():
     assert res.nfev == 4 and res.status == optkit.Status.INFEASIBLE
     assert res.message == "proved infeasible" and res.evidence == {"told": 4}
     assert not res.success
+
+
+@pytest.mark.parametrize("method", ["cmaes", "de", "random"])
+def test_points_asked_before_minimize_are_forgotten_not_waited_for(method):
+    box = optkit.Box(-5, 5, dim=3)
+    opt = optkit.make(method, box, seed=1)
+    opt.ask(2)  # asked by hand, never told
+    res = opt.minimize(optkit.Problem(sphere, box), 600)
+    assert res.nfev == 600
+    if method != "random":  # the generations after the abandoned one were learned from
+        assert res.fun < 1e-2
