@@ -11,7 +11,7 @@ def minimize(
     fun,
     bounds=None,
     *,
-    method: str = "pycma",
+    method: str = "cmaes",
     budget: int = 1000,
     seed=None,
     space=None,
@@ -35,7 +35,8 @@ def minimize(
     bounds : sequence of (low, high), optional
         The box, as in scipy; or pass ``space`` (a Box, a SearchSpace or a dict of dimensions).
     method : str
-        A name from :func:`optkit.available` (close names are suggested when it is unknown).
+        A name from :func:`optkit.available` (close names are suggested when it is unknown); the
+        default is optkit's CMA-ES.
     budget : int
         Maximum number of evaluations of ``fun``.
     seed : int, optional

@@ -1,0 +1,31 @@
+"""The docs cover the registry: every method has a row in docs/methods/index.md and a page."""
+
+import re
+from pathlib import Path
+
+import optkit
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "methods"
+
+
+def _rows():
+    rows = {}
+    for line in (DOCS / "index.md").read_text().splitlines():
+        m = re.match(r"\| `([^`]+)` \| (\w+) \| \[[^\]]+\]\(([^)]+)\) \|", line)
+        if m:
+            rows[m.group(1)] = (m.group(2), m.group(3))
+    return rows
+
+
+def test_every_registered_method_has_a_row_with_its_family():
+    rows = _rows()
+    missing = [n for n in optkit.available() if n not in rows]
+    assert not missing, f"docs/methods/index.md lacks {missing}"
+    for name in optkit.available():
+        assert rows[name][0] == optkit.get(name).family, name
+
+
+def test_every_row_names_a_registered_method_and_an_existing_page():
+    for name, (_, page) in _rows().items():
+        assert name in optkit.available(), f"docs/methods/index.md lists unknown {name!r}"
+        assert (DOCS / page).is_file(), f"{name}: {page} does not exist"
