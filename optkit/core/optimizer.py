@@ -25,7 +25,7 @@ import numpy as np
 
 from optkit.core.errors import InvalidParameterError, StateError
 from optkit.core.params import SEED, Interval, validate, validate_all
-from optkit.core.space import Space, as_points, as_space
+from optkit.core.space import Space, as_points, as_space, clip
 
 
 def _key(row: np.ndarray) -> bytes:
@@ -73,12 +73,12 @@ class Optimizer(abc.ABC):
         """The next points to evaluate, shape (n, d), in the user's space."""
         if n is None:
             n = self.batch_size
-        validate(type(self).__name__ + ".ask", "n", n, [Interval(int, 1, None)])
+        elif type(n) is not int or n < 1:
+            validate(type(self).__name__ + ".ask", "n", n, [Interval(int, 1, None)])
         Z = np.asarray(self._ask(int(n)), dtype=np.float64)
         if Z.shape != (n, self.dim):
             raise StateError(f"{type(self).__name__}._ask({n}) returned shape {Z.shape}; expected ({n}, {self.dim})")
-        lo, hi = self.space.encoded_lower, self.space.encoded_upper
-        Z = np.clip(Z, lo, hi)
+        Z = clip(Z, self.space.encoded_lower, self.space.encoded_upper)
         X = self.space.decode(Z)
         for x, z in zip(X, Z):
             self._pending.setdefault(_key(x), []).append(z)

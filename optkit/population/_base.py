@@ -23,6 +23,7 @@ import numpy as np
 
 from optkit.core.errors import InvalidParameterError
 from optkit.core.optimizer import Optimizer
+from optkit.core.space import clip
 
 
 def default_popsize(dim: int) -> int:
@@ -92,7 +93,7 @@ class PopulationOptimizer(Optimizer):
         """Restore what :meth:`_state` returned."""
 
     def _clip(self, Z: np.ndarray) -> np.ndarray:
-        return np.clip(Z, self.space.encoded_lower, self.space.encoded_upper)
+        return clip(Z, self.space.encoded_lower, self.space.encoded_upper)
 
     def _ask(self, n: int) -> np.ndarray:
         out = []
