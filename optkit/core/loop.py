@@ -40,7 +40,7 @@ def run(opt, problem, budget, *, callback=None, progress=False, journal=None, ex
     if _resume is None and opt._pending:
         # points asked before minimize() and never told: this loop cannot evaluate them, and a method
         # that learns from whole generations would wait for them forever
-        opt.forget(np.array([np.frombuffer(k) for k, zs in opt._pending.items() for _ in zs]))
+        opt.forget(opt.pending()[0])
     history = History(problem.dim, problem.n_constraints, problem.sign)
     nit = 0
     replay = None

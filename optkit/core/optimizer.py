@@ -18,6 +18,7 @@ arguments, passed on to ``Optimizer.__init__`` so they are validated against the
 from __future__ import annotations
 
 import abc
+import functools
 import inspect
 from typing import ClassVar
 
@@ -28,8 +29,22 @@ from optkit.core.params import SEED, Interval, validate, validate_all
 from optkit.core.space import Space, as_points, as_space, clip
 
 
+#: a point's dictionary key holds at most this many of its coordinates: hashing a whole 10,000-long
+#: row three times per evaluation cost more than a large-scale ES's own update
+KEY_COORDS = 32
+
+
+@functools.cache
+def _key_index(dim: int) -> np.ndarray | None:
+    return None if dim <= KEY_COORDS else np.linspace(0, dim - 1, KEY_COORDS).astype(np.intp)
+
+
 def _key(row: np.ndarray) -> bytes:
-    return np.ascontiguousarray(row, dtype=np.float64).tobytes()
+    """A hashable key of a point: its bytes, or those of ``KEY_COORDS`` spread coordinates in high
+    dimension (then rows that share a key are told apart by comparing them whole)."""
+    row = np.asarray(row, dtype=np.float64)
+    idx = _key_index(row.shape[-1])
+    return (row if idx is None else row[idx]).tobytes()
 
 
 class Optimizer(abc.ABC):
@@ -57,7 +72,9 @@ class Optimizer(abc.ABC):
         self.rng = np.random.default_rng(seed)
         self.n_asked = 0
         self.n_told = 0
+        # asked points not yet told: key -> encoded rows, and the same key -> the rows in the user's space
         self._pending: dict[bytes, list[np.ndarray]] = {}
+        self._pending_x: dict[bytes, list[np.ndarray]] = {}
 
     # -- the public protocol -------------------------------------------------------------------
     @property
@@ -81,7 +98,9 @@ class Optimizer(abc.ABC):
         Z = clip(Z, self.space.encoded_lower, self.space.encoded_upper)
         X = self.space.decode(Z)
         for x, z in zip(X, Z):
-            self._pending.setdefault(_key(x), []).append(z)
+            k = _key(x)
+            self._pending.setdefault(k, []).append(z)
+            self._pending_x.setdefault(k, []).append(x)
         self.n_asked += n
         return X
 
@@ -115,21 +134,37 @@ class Optimizer(abc.ABC):
         self._discard(Z)
 
     def _claim(self, X: np.ndarray, owner: str) -> np.ndarray:
-        keys = [_key(x) for x in X]
-        counts: dict[bytes, int] = {}
-        for i, k in enumerate(keys):
-            counts[k] = counts.get(k, 0) + 1
-            if len(self._pending.get(k, ())) < counts[k]:
+        """The encoded rows of asked points ``X`` (removed from the pending ones), all or none."""
+        exact = _key_index(self.dim) is None
+        chosen: list[tuple[bytes, int]] = []
+        used: dict[bytes, set[int]] = {}
+        for i, x in enumerate(X):
+            k = _key(x)
+            rows = self._pending_x.get(k, ())
+            taken = used.setdefault(k, set())
+            j = next((j for j in range(len(rows)) if j not in taken and (exact or np.array_equal(rows[j], x))), None)
+            if j is None:
                 raise StateError(
                     f"{owner}: point {i} ({X[i].tolist()!r:.80}) was never asked, or was told already; "
                     "tell() accepts only points returned by ask()"
                 )
+            taken.add(j)
+            chosen.append((k, j))
         Z = np.empty_like(X)
-        for i, k in enumerate(keys):
-            Z[i] = self._pending[k].pop(0)
+        for i, (k, j) in enumerate(chosen):
+            Z[i] = self._pending[k][j]
+        for k, js in used.items():
+            for j in sorted(js, reverse=True):
+                del self._pending[k][j], self._pending_x[k][j]
             if not self._pending[k]:
-                del self._pending[k]
+                del self._pending[k], self._pending_x[k]
         return Z
+
+    def pending(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points asked and not yet told: ``(X, Z)``, in the user's space and encoded, (n, d) each."""
+        X = [x for xs in self._pending_x.values() for x in xs]
+        Z = [z for zs in self._pending.values() for z in zs]
+        return np.array(X).reshape(-1, self.dim), np.array(Z).reshape(-1, self.dim)
 
     def stop_reason(self) -> str | None:
         """A message when the method has converged and asks to stop; None otherwise."""
@@ -195,15 +230,15 @@ class Optimizer(abc.ABC):
 
     def state_dict(self) -> dict:
         """Everything needed to continue exactly: JSON scalars plus numpy arrays, never pickle."""
-        pend = [(x, z) for k, zs in self._pending.items() for z in zs for x in [np.frombuffer(k)]]
+        pend_X, pend_Z = self.pending()
         return {
             "optimizer": self.name or type(self).__name__,
             "dim": self.dim,
             "rng": self.rng.bit_generator.state,
             "n_asked": self.n_asked,
             "n_told": self.n_told,
-            "pending_X": np.array([p[0] for p in pend]).reshape(-1, self.dim),
-            "pending_Z": np.array([p[1] for p in pend]).reshape(-1, self.dim),
+            "pending_X": pend_X,
+            "pending_Z": pend_Z,
             "method": self._get_state(),
         }
 
@@ -217,9 +252,11 @@ class Optimizer(abc.ABC):
             )
         self.rng.bit_generator.state = state["rng"]
         self.n_asked, self.n_told = int(state["n_asked"]), int(state["n_told"])
-        self._pending = {}
-        for x, z in zip(np.asarray(state["pending_X"]), np.asarray(state["pending_Z"])):
-            self._pending.setdefault(_key(x), []).append(np.array(z, dtype=np.float64))
+        self._pending, self._pending_x = {}, {}
+        for x, z in zip(np.asarray(state["pending_X"], dtype=np.float64), np.asarray(state["pending_Z"])):
+            k = _key(x)
+            self._pending.setdefault(k, []).append(np.array(z, dtype=np.float64))
+            self._pending_x.setdefault(k, []).append(x.copy())
         self._set_state(state["method"])
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from optkit.core.errors import InvalidParameterError
-from optkit.core.optimizer import Optimizer
+from optkit.core.optimizer import Optimizer, _key, _key_index
 from optkit.core.space import clip
 
 
@@ -35,7 +35,7 @@ def _generation(Z, Zeval, y, done, asked) -> dict:
     """One generation's bookkeeping; ``slots`` maps an evaluated point's bytes to its untold indices."""
     slots: dict[bytes, list[int]] = {}
     for j in np.flatnonzero(~done):
-        slots.setdefault(np.ascontiguousarray(Zeval[j]).tobytes(), []).append(int(j))
+        slots.setdefault(_key(Zeval[j]), []).append(int(j))
     return {"Z": Z, "Zeval": Zeval, "y": y, "done": done, "asked": asked, "C": None, "slots": slots}
 
 
@@ -117,12 +117,16 @@ class PopulationOptimizer(Optimizer):
         self._assign(Z, None, None)
 
     def _assign(self, Z: np.ndarray, y, C) -> None:
+        exact = _key_index(self.dim) is None
         for i, z in enumerate(Z):
-            key = z.tobytes()
+            key = _key(z)
             for g in self._gens:
                 slots = g["slots"].get(key)
                 if slots:
-                    j = slots.pop(0)
+                    at = 0 if exact else next((a for a, j in enumerate(slots) if np.array_equal(g["Zeval"][j], z)), None)
+                    if at is None:
+                        continue
+                    j = slots.pop(at)
                     g["done"][j] = True
                     g["y"][j] = np.inf if y is None else y[i]
                     if C is not None:

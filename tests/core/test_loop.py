@@ -167,3 +167,33 @@ def test_points_asked_before_minimize_are_forgotten_not_waited_for(method):
     assert res.nfev == 600
     if method != "random":  # the generations after the abandoned one were learned from
         assert res.fun < 1e-2
+
+
+def test_points_that_share_a_short_key_are_told_apart():
+    # in high dimension a point's key holds 32 of its coordinates; rows equal there but different
+    # elsewhere (a coordinate search does that) must still be matched exactly
+    from optkit.baselines.sampling import RandomSearch
+
+    d = 100
+
+    class CoordinateSteps(RandomSearch):
+        def _ask(self, n):
+            Z = np.zeros((n, d))
+            Z[:, 1] = np.arange(n) * 0.1  # coordinate 1 is not among the key's coordinates
+            return Z
+
+        def _tell(self, Z, y, C):
+            self.told = getattr(self, "told", []) + [(z[1], v) for z, v in zip(Z, y)]
+
+    opt = CoordinateSteps(optkit.Box(-1, 1, dim=d), seed=0)
+    X = opt.ask(3)
+    opt.tell(X[::-1], [2.0, 1.0, 0.0])
+    assert opt.told == [(0.2, 2.0), (0.1, 1.0), (0.0, 0.0)]
+    with pytest.raises(optkit.StateError):
+        opt.tell(X[:1], [0.0])
+    state = opt.state_dict()
+    assert state["pending_X"].shape == (0, d)
+    X2 = opt.ask(2)
+    opt.load_state_dict(opt.state_dict())
+    opt.tell(X2[1:], [5.0])
+    assert opt.told[-1] == (0.1, 5.0)
