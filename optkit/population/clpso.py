@@ -41,10 +41,12 @@ import math
 
 import numpy as np
 
+import optkit_native.population_kernels  # noqa: F401  (registers the kernels)
 from optkit.core.params import POINT, Interval
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer
 from optkit.population.pso import init_region
+from optkit_native import kernel
 
 
 def learning_probabilities(ps: int) -> np.ndarray:
@@ -158,9 +160,9 @@ class CLPSO(PopulationOptimizer):
                 X[0] = self.x0_
             self._velocities.append((2 * self.rng.random(X.shape) - 1) * self.vmax_)
             return X
-        E = self.p_[self.exemplars_, np.arange(self.dim)]
-        V = self.inertia(self.gen_) * self.v_ + self.c * self.rng.random(self.x_.shape) * (E - self.x_)
-        V = np.clip(V, -self.vmax_, self.vmax_)
+        # clip(w v + c U (pbest[exemplar]_d - x), -vmax, vmax) in one pass (numba, or its numpy twin)
+        V = kernel("clpso_velocity")(self.x_, self.v_, self.p_, self.exemplars_, self.rng.random(self.x_.shape),
+                                     self.inertia(self.gen_), self.c, self.vmax_)
         self._velocities.append(V)
         return self.x_ + V
 

@@ -39,9 +39,11 @@ import math
 
 import numpy as np
 
+import optkit_native.population_kernels  # noqa: F401  (registers the kernels)
 from optkit.core.params import POINT, Interval, Options
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer
+from optkit_native import kernel
 
 STRATEGIES = ("rand/1/bin", "best/1/bin", "current-to-best/1/bin")
 
@@ -67,7 +69,11 @@ def distinct_indices(rng: np.random.Generator, n: int, k: int, exclude: np.ndarr
 
 
 def binomial_crossover(rng: np.random.Generator, X: np.ndarray, V: np.ndarray, CR) -> np.ndarray:
-    """Trials u_ij = v_ij where rand_ij < CR_i or j = j_rand(i), else x_ij (CR a scalar or (n,))."""
+    """Trials u_ij = v_ij where rand_ij < CR_i or j = j_rand(i), else x_ij (CR a scalar or (n,)).
+
+    The optimizers run this step fused with the mutation and :func:`repair_midpoint` in
+    ``optkit_native.population_kernels`` (``de_bin_trials``, ``de_pbest_trials``), with the same draws.
+    """
     n, d = X.shape
     CR = np.broadcast_to(np.asarray(CR, dtype=np.float64), (n,))
     mask = rng.random((n, d)) < CR[:, None]
@@ -287,18 +293,19 @@ class DE(PopulationOptimizer):
         return X
 
     def _trials(self) -> np.ndarray:
-        X, f, n, F = self.pop_.X, self.pop_.f, self.pop_.popsize, self.F
+        X, f, n = self.pop_.X, self.pop_.f, self.pop_.popsize
         me = np.arange(n)[:, None]
         if self.strategy == "rand/1/bin":
-            r = distinct_indices(self.rng, n, 3, me)
-            V = X[r[:, 0]] + F * (X[r[:, 1]] - X[r[:, 2]])
+            i0, i1, i2 = distinct_indices(self.rng, n, 3, me).T
         else:
-            best = int(np.argmin(f))
-            r = distinct_indices(self.rng, n, 2, me)
-            base = X[best] if self.strategy == "best/1/bin" else X + F * (X[best] - X)
-            V = base + F * (X[r[:, 0]] - X[r[:, 1]])
-        V = repair_midpoint(V, X, self.pop_.lower, self.pop_.upper)
-        return binomial_crossover(self.rng, X, V, self.CR)
+            i1, i2 = distinct_indices(self.rng, n, 2, me).T
+            i0 = np.full(n, int(np.argmin(f)))
+        # the draws of binomial_crossover, then mutation, repair_midpoint and crossover in one pass
+        # (numba, or its numpy twin: optkit_native.population_kernels.de_bin_trials)
+        R = self.rng.random((n, self.dim))
+        jrand = self.rng.integers(0, self.dim, size=n)
+        return kernel("de_bin_trials")(X, i0, i1, i2, self.F, self.strategy == "current-to-best/1/bin", R,
+                                       np.full(n, self.CR), jrand, self.pop_.lower, self.pop_.upper)
 
     def _update(self, Z, Zeval, y, C) -> None:
         self.pop_.tell(Zeval, y)

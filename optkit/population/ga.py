@@ -41,53 +41,8 @@ from optkit.core.params import POINT, Interval
 from optkit.core.registry import register
 from optkit.core.space import SearchSpace
 from optkit.population._base import PopulationOptimizer
-
-_EPS = 1e-14  # parents closer than this are not crossed (Deb's EPS)
-
-
-def sbx(y1, y2, lower, upper, eta: float, u):
-    """Bounded simulated binary crossover of parents ``y1``, ``y2`` for the uniform numbers ``u``.
-
-    Returns the two children (c_low, c_high), before the random swap: c_low is spread from the
-    smaller parent, c_high from the larger, both clipped into [lower, upper]. All arguments
-    broadcast; variables with |y1 - y2| <= 1e-14 are returned unchanged (min, max).
-    """
-    y1, y2, lower, upper, u = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (y1, y2, lower, upper, u)))
-    a, b = np.minimum(y1, y2), np.maximum(y1, y2)
-    span = b - a
-    cross = span > _EPS
-    safe = np.where(cross, span, 1.0)
-    e = 1.0 / (eta + 1.0)
-
-    def betaq(beta):
-        alpha = 2.0 - beta ** (-(eta + 1.0))
-        ua = u * alpha
-        low = ua <= 1.0
-        return np.where(low, np.where(low, ua, 1.0) ** e, (1.0 / np.where(low, 1.0, 2.0 - ua)) ** e)
-
-    c_low = 0.5 * (a + b - betaq(1.0 + 2.0 * (a - lower) / safe) * span)
-    c_high = 0.5 * (a + b + betaq(1.0 + 2.0 * (upper - b) / safe) * span)
-    c_low = np.where(cross, np.clip(c_low, lower, upper), a)
-    c_high = np.where(cross, np.clip(c_high, lower, upper), b)
-    return c_low, c_high
-
-
-def polynomial_mutation(y, lower, upper, eta: float, u):
-    """Bounded polynomial mutation of ``y`` for the uniform numbers ``u`` (arrays broadcast).
-
-    u < 1/2 moves toward the lower bound (u = 0 lands on it), u > 1/2 toward the upper bound; the
-    perturbation shrinks near a bound so that the result stays in [lower, upper].
-    """
-    y, lower, upper, u = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (y, lower, upper, u)))
-    width = upper - lower
-    d1 = (y - lower) / width
-    d2 = (upper - y) / width
-    e = 1.0 / (eta + 1.0)
-    down = u <= 0.5
-    val_down = 2.0 * u + (1.0 - 2.0 * u) * (1.0 - d1) ** (eta + 1.0)
-    val_up = 2.0 * (1.0 - u) + 2.0 * (u - 0.5) * (1.0 - d2) ** (eta + 1.0)
-    deltaq = np.where(down, val_down ** e - 1.0, 1.0 - val_up ** e)
-    return np.clip(y + deltaq * width, lower, upper)
+from optkit_native import kernel
+from optkit_native.population_kernels import polynomial_mutation, sbx  # noqa: F401  (the operators, re-exported)
 
 
 def binary_tournament(rng: np.random.Generator, fitness: np.ndarray, n: int) -> np.ndarray:
@@ -200,14 +155,13 @@ class GA(PopulationOptimizer):
         rng, n, d = self.rng, P1.shape[0], self.dim
         num = self.kinds_ != "categorical"
         cat = ~num
-        C1, C2 = P1.copy(), P2.copy()
         crossed = rng.random(n) < self.crossover_prob
         # SBX on reals and integers: each variable with probability 1/2, children swapped with probability 1/2
-        c_low, c_high = sbx(P1, P2, self.lo_, self.hi_, self.eta_c, rng.random((n, d)))
+        # (numba kernel, or its numpy twin optkit_native.population_kernels.ga_crossover)
+        u = rng.random((n, d))
         do = crossed[:, None] & num & (rng.random((n, d)) < 0.5)
         swap = rng.random((n, d)) < 0.5
-        C1 = np.where(do, np.where(swap, c_high, c_low), C1)
-        C2 = np.where(do, np.where(swap, c_low, c_high), C2)
+        C1, C2 = kernel("ga_crossover")(P1, P2, self.lo_, self.hi_, self.eta_c, u, do, swap)
         # uniform crossover on categories
         ex = crossed[:, None] & cat & (rng.random((n, d)) < 0.5)
         C1, C2 = np.where(ex, P2, C1), np.where(ex, P1, C2)
@@ -219,13 +173,11 @@ class GA(PopulationOptimizer):
         mut = rng.random(K.shape) < self.pm_
         if not mut.any():
             return K
-        out = K.copy()
         real = self.kinds_ == "real"
         intg = self.kinds_ == "integer"
         cat = self.kinds_ == "categorical"
-        pm = polynomial_mutation(K, self.lo_, self.hi_, self.eta_m, rng.random(K.shape))
-        m = mut & (real | intg)
-        out[m] = pm[m]
+        # polynomial mutation of the real and integer genes drawn (numba kernel, or its numpy twin)
+        out = kernel("ga_mutation")(K, self.lo_, self.hi_, self.eta_m, rng.random(K.shape), mut & (real | intg))
         if intg.any() or cat.any():
             out = self._snap(out)
             X_old, X_new = self.space.decode(K), self.space.decode(out)

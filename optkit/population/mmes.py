@@ -36,10 +36,12 @@ import math
 
 import numpy as np
 
+import optkit_native.population_kernels  # noqa: F401  (registers the kernels)
 from optkit.core.params import POINT, Interval
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer, default_popsize
 from optkit.population._es_common import FunTolerance, check_mu, log_weights, penalize_bounds
+from optkit_native import kernel
 
 _TOLUPSIGMA = 1e20
 _C_S, _Q_TARGET = 0.3, 0.05
@@ -136,11 +138,9 @@ class MMES(PopulationOptimizer):
         back = (self.rng.geometric(self.c_a_, size=(half, ms)) - 1) % m     # slots back from the newest
         rows = self.order_[m - 1 - back]
         r = self.rng.standard_normal((half, ms))
-        Y = np.zeros((half, d))
-        for k in range(ms):
-            Y += r[:, k, None] * self.Q_[rows[:, k]]
-        Y *= math.sqrt(self.gamma_ / ms)
-        Y += math.sqrt(1.0 - self.gamma_) * self.rng.standard_normal((half, d))
+        N = self.rng.standard_normal((half, d))
+        # sum_k r_k q_(j_k) in one pass (numba; numpy twin with OPTKIT_NATIVE=0: docs/native.md)
+        Y = kernel("mmes_mix")(self.Q_, rows, r, N, math.sqrt(self.gamma_ / ms), math.sqrt(1.0 - self.gamma_))
         X = np.concatenate([Y, -Y[: lam - half]])
         self._open.append((self.generation_, X))
         return self.mean_ + self.sigma_ * X

@@ -44,9 +44,11 @@ import math
 
 import numpy as np
 
+import optkit_native.population_kernels  # noqa: F401  (registers the kernels)
 from optkit.core.params import POINT, Interval, Options
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer
+from optkit_native import kernel
 
 W_SPSO = 1.0 / (2.0 * math.log(2.0))
 C_SPSO = 0.5 + math.log(2.0)
@@ -91,7 +93,11 @@ def best_informants(links: np.ndarray, fbest: np.ndarray) -> np.ndarray:
 
 
 def spso_centres(x: np.ndarray, p: np.ndarray, lbest: np.ndarray, own: np.ndarray, c: float) -> np.ndarray:
-    """SPSO-2011's centres of gravity G (n, d); ``own[i]`` when particle i is its own best informant."""
+    """SPSO-2011's centres of gravity G (n, d); ``own[i]`` when particle i is its own best informant.
+
+    ``PSO`` runs this, :func:`sample_in_spheres` (with the same draws) and the confinement fused in
+    ``optkit_native.population_kernels.spso_move``.
+    """
     three = x + c * (p + lbest - 2.0 * x) / 3.0
     two = x + c * (p - x) / 2.0
     return np.where(own[:, None], two, three)
@@ -186,15 +192,12 @@ class PSO(PopulationOptimizer):
             return X
         g = best_informants(self.links_, self.fp_)
         own = g == np.arange(self.popsize_)
-        X = self.x_
-        G = spso_centres(X, self.p_, self.p_[g], own, self.c)
-        Xr = sample_in_spheres(self.rng, G, np.linalg.norm(G - X, axis=1), self.sphere_sampling)
-        V = self.w * self.v_ + Xr - X
-        Xn = X + V
-        lo, hi = self.space.encoded_lower, self.space.encoded_upper
-        out = (Xn < lo) | (Xn > hi)
-        Xn = np.clip(Xn, lo, hi)
-        V[out] *= -0.5
+        # the draws of sample_in_spheres, then spso_centres, the sphere sampling and the confinement in
+        # one pass (numba, or its numpy twin: optkit_native.population_kernels.spso_move)
+        direction = self.rng.standard_normal((self.popsize_, self.dim))
+        u = self.rng.random(self.popsize_)
+        Xn, V = kernel("spso_move")(self.x_, self.v_, self.p_, g, own, direction, u, self.w, self.c,
+                                    self.sphere_sampling == "volume", self.space.encoded_lower, self.space.encoded_upper)
         self._velocities.append(V)
         return Xn
 

@@ -54,18 +54,19 @@ from __future__ import annotations
 
 import numpy as np
 
+import optkit_native.population_kernels  # noqa: F401  (registers the kernels)
 from optkit.core.errors import InvalidParameterError
 from optkit.core.params import BOOL, POINT, Interval
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer
 from optkit.population.de import (
     DEPopulation,
-    binomial_crossover,
     de_default_popsize,
     distinct_indices,
     lehmer_mean,
     repair_midpoint,
 )
+from optkit_native import kernel
 
 #: memory value meaning L-SHADE's "terminal" crossover rate (members drawing it use CR = 0)
 TERMINAL = -1.0
@@ -95,16 +96,38 @@ def current_to_pbest(rng: np.random.Generator, X: np.ndarray, f: np.ndarray, arc
 
     ``n_top`` (a scalar or one per member) is how many of the best members x_pbest is drawn from.
     """
-    n = len(X)
+    pbest, r1, r2 = pbest_indices(rng, f, len(archive), n_top)
+    union = np.concatenate([X, archive]) if len(archive) else X
+    V = X + F[:, None] * (X[pbest] - X + X[r1] - union[r2])
+    return repair_midpoint(V, X, lower, upper)
+
+
+def pbest_indices(rng: np.random.Generator, f: np.ndarray, n_archive: int, n_top):
+    """The indices of current-to-pbest/1: x_pbest among the ``n_top`` best (by ``f``), r1 a member other
+    than i, r2 a row of the population joined with the archive (``n_archive`` rows after the
+    population's) other than i and r1. Returns (pbest, r1, r2), each (n,)."""
+    n = len(f)
     order = np.argsort(f, kind="stable")
     n_top = np.broadcast_to(np.asarray(n_top, dtype=np.int64), (n,))
     pbest = order[np.minimum((rng.random(n) * n_top).astype(np.int64), n_top - 1)]
     me = np.arange(n)[:, None]
     r1 = distinct_indices(rng, n, 1, me)[:, 0]
-    union = np.concatenate([X, archive]) if len(archive) else X
-    r2 = distinct_indices(rng, len(union), 1, np.concatenate([me, r1[:, None]], axis=1))[:, 0]
-    V = X + F[:, None] * (X[pbest] - X + X[r1] - union[r2])
-    return repair_midpoint(V, X, lower, upper)
+    r2 = distinct_indices(rng, n + n_archive, 1, np.concatenate([me, r1[:, None]], axis=1))[:, 0]
+    return pbest, r1, r2
+
+
+def pbest_trials(rng: np.random.Generator, pop, archive: np.ndarray, F: np.ndarray, CR: np.ndarray, n_top) -> np.ndarray:
+    """The trials of JADE and SHADE: current-to-pbest/1 with archive, midpoint repair, binomial crossover.
+
+    Draws as :func:`current_to_pbest` followed by :func:`~optkit.population.de.binomial_crossover`,
+    then builds the trials in one pass (numba, or the numpy twin
+    ``optkit_native.population_kernels.de_pbest_trials``).
+    """
+    pbest, r1, r2 = pbest_indices(rng, pop.f, len(archive), n_top)
+    n, d = pop.X.shape
+    R = rng.random((n, d))
+    jrand = rng.integers(0, d, size=n)
+    return kernel("de_pbest_trials")(pop.X, archive, pbest, r1, r2, F, R, CR, jrand, pop.lower, pop.upper)
 
 
 def n_best(p, popsize: int):
@@ -196,9 +219,9 @@ class JADE(PopulationOptimizer):
         n = pop.popsize
         F = sample_F(self.rng, np.full(n, self.mu_F_))
         CR = sample_CR(self.rng, np.full(n, self.mu_CR_))
-        V = current_to_pbest(self.rng, pop.X, pop.f, self.archive_, F, n_best(self.p, n), pop.lower, pop.upper)
+        U = pbest_trials(self.rng, pop, self.archive_, F, CR, n_best(self.p, n))
         pop.push("trial", F=F, CR=CR)
-        return binomial_crossover(self.rng, pop.X, V, CR)
+        return U
 
     def _update(self, Z, Zeval, y, C) -> None:
         batch, won, old, gain = self.pop_.tell(Zeval, y)
@@ -356,9 +379,9 @@ class SHADE(PopulationOptimizer):
         CR = sample_CR(self.rng, self.M_CR_[r])
         F = sample_F(self.rng, self.M_F_[r])
         p = self.p_ if self.p_ is not None else self.rng.uniform(2.0 / n, max(0.2, 2.0 / n), size=n)
-        V = current_to_pbest(self.rng, pop.X, pop.f, self.archive_, F, n_best(p, n), pop.lower, pop.upper)
+        U = pbest_trials(self.rng, pop, self.archive_, F, CR, n_best(p, n))
         pop.push("trial", F=F, CR=CR)
-        return binomial_crossover(self.rng, pop.X, V, CR)
+        return U
 
     def _archive_capacity(self) -> int:
         return int(round(self.archive_rate_ * self.pop_.popsize))
