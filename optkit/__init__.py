@@ -21,14 +21,15 @@ from optkit.core.problem import Problem
 from optkit.core.registry import available, get, make, register
 from optkit.core.result import History, Status
 from optkit.core.space import Box, Categorical, Integer, Real, SearchSpace
+from optkit.core.stochastic import StochasticProblem
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Box", "Categorical", "History", "Integer", "InvalidParameterError", "JournalError", "ObjectiveError",
     "Optimizer", "OptkitError", "OptkitWarning", "Problem", "Real", "Result", "SearchSpace", "StateError",
-    "Status", "UnknownNameError", "available", "get", "make", "minimize", "problems", "register", "resume",
-    "testing",
+    "Status", "StochasticProblem", "UnknownNameError", "available", "get", "make", "minimize", "problems", "register",
+    "resume", "testing",
 ]
 
 

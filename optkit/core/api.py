@@ -29,9 +29,11 @@ def minimize(
 
     Parameters
     ----------
-    fun : callable or Problem
+    fun : callable, Problem or StochasticProblem
         The objective ``fun(x) -> float`` (or a ready :class:`~optkit.Problem`, then ``bounds``,
         ``space``, ``constraints``, ``vectorized``, ``maximize`` and ``on_error`` must be left out).
+        A :class:`~optkit.StochasticProblem` runs a gradient method (``method="sgd"``, ``"adam"``,
+        ``"sps"``, ...) with ``budget`` counted in oracle calls.
     bounds : sequence of (low, high), optional
         The box, as in scipy; or pass ``space`` (a Box, a SearchSpace or a dict of dimensions).
     method : str
@@ -60,7 +62,9 @@ def minimize(
     >>> bool(res.fun < 1e-6), res.status.name
     (True, 'BUDGET_EXHAUSTED')
     """
-    if isinstance(fun, Problem):
+    from optkit.core.stochastic import StochasticProblem
+
+    if isinstance(fun, (Problem, StochasticProblem)):
         given = [k for k, v in dict(bounds=bounds, space=space, constraints=constraints).items() if v is not None]
         given += [k for k, v in dict(vectorized=vectorized, maximize=maximize).items() if v]
         if on_error != "raise":
@@ -68,6 +72,11 @@ def minimize(
         if given:
             raise InvalidParameterError(f"minimize: {', '.join(given)} must not be given with a Problem (they are part of it)")
         problem = fun
+        if isinstance(fun, StochasticProblem) and method == "cmaes":
+            raise InvalidParameterError(
+                "minimize: a StochasticProblem needs a gradient method; give 'method' (e.g. 'sgd', 'adam', 'sps', "
+                "'psps'; optkit.available('first_order') lists them)"
+            )
     else:
         if space is not None and bounds is not None:
             raise InvalidParameterError("minimize: give either 'bounds' or 'space', not both")

@@ -37,6 +37,14 @@ _BUILTIN: dict[str, str] = {
     "mmes": "optkit.population.mmes:MMES",
     "bo": "optkit.bayesopt.bo:BO",
     "pibo": "optkit.bayesopt.pibo:PiBO",
+    "sgd": "optkit.first_order.sgd:SGD",
+    "adam": "optkit.first_order.adaptive:Adam",
+    "adamw": "optkit.first_order.adaptive:AdamW",
+    "adagrad": "optkit.first_order.adaptive:AdaGrad",
+    "rmsprop": "optkit.first_order.adaptive:RMSProp",
+    "lion": "optkit.first_order.adaptive:Lion",
+    "sps": "optkit.first_order.polyak:SPS",
+    "psps": "optkit.first_order.polyak:PSPS",
 }
 
 _ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}

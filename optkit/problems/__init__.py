@@ -16,7 +16,7 @@ import importlib
 from optkit.core.errors import UnknownNameError, suggest
 from optkit.problems.bbob import BBOB_FUNCTIONS, BBOBFunction, bbob
 
-_MODULES = ("optkit.problems.classical", "optkit.problems.constrained")
+_MODULES = ("optkit.problems.classical", "optkit.problems.constrained", "optkit.problems.ml")
 
 
 def _table() -> dict:
@@ -32,7 +32,11 @@ def available() -> list[str]:
 
 
 def get(name: str, dim: int | None = None, *, on_error: str = "raise"):
-    """The named test problem (``dim`` for the dimension-free ones)."""
+    """The named test problem (``dim`` for the dimension-free ones).
+
+    The finite-sum problems of :mod:`optkit.problems.ml` (``logreg_*``, ``softmax_*``, ``ridge_*``,
+    ``least_squares*``, ``mlp_*``) are :class:`~optkit.StochasticProblem` objects for gradient methods.
+    """
     table = _table()
     key = str(name).strip().lower().replace("-", "_")
     if key not in table:

@@ -226,9 +226,23 @@ _CHECKS: list[Callable[[str], None]] = [
 ]
 
 
+def _checks_for(name: str) -> list[Callable[[str], None]]:
+    """Gradient methods (``GradientOptimizer`` subclasses) get their family's checks instead of ask/tell ones."""
+    from optkit.core.registry import _BUILTIN
+
+    if _BUILTIN.get(name, "").startswith(("optkit.bayesopt.", "optkit.rl.")):  # torch families: no import at collection
+        return _CHECKS
+    from optkit.first_order._base import GradientOptimizer
+    from optkit.testing._gradient import GRADIENT_CHECKS
+
+    if not issubclass(get(name), GradientOptimizer):
+        return _CHECKS
+    return [check_default_constructible, check_invalid_hyperparameters, *GRADIENT_CHECKS, check_convergence]
+
+
 def optimizer_checks(name: str) -> Iterator[tuple[str, Callable[[], None]]]:
     """``(check_name, check)`` pairs for optimizer ``name``, minus its reasoned exemptions."""
-    for check in _CHECKS:
+    for check in _checks_for(name):
         cname = check.__name__.removeprefix("check_")
         if (name, cname) in EXEMPTIONS:
             continue

@@ -32,3 +32,12 @@ CONVERGENCE_OVERRIDES: dict[str, tuple[str, int, int, float]] = {
     "jade": ("sphere", 5, 6000, 1e-6),  # same NP = 50 as de: ~1e-5 at 3000, ~1e-10 at 6000
     "shade": ("sphere", 5, 6000, 1e-6),  # same NP = 50 as de: ~2e-6 at 3000, ~5e-12 at 6000
 }
+
+# Gradient methods (optkit.first_order) run the checks of optkit.testing._gradient; the convergence check
+# is on interpolating least squares (condition 100, f_opt = 0), budget in oracle calls (100 epochs).
+# Step sizes: defaults are problem-dependent, these suit that problem (the Polyak methods need none).
+FAST_PARAMS.update({
+    "sgd": {"lr": 0.5}, "adam": {"lr": 0.05}, "adamw": {"lr": 0.05}, "adagrad": {"lr": 0.5}, "lion": {"lr": 0.003},
+})
+CONVERGENCE["first_order"] = ("least_squares", 5, 20000, 1e-3)
+CONVERGENCE_OVERRIDES["lion"] = ("least_squares", 5, 40000, 1e-3)  # sign steps of a fixed length lr: ~4e-6 at 40000 with lr=0.003
