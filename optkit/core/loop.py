@@ -37,6 +37,14 @@ def run(opt, problem, budget, *, callback=None, progress=False, journal=None, ex
     if callback is not None and not callable(callback):
         raise InvalidParameterError(f"minimize: 'callback' must be callable or None; got {callback!r}")
 
+    opt._begin_run(problem)
+    try:
+        return _run(opt, problem, budget, callback, progress, journal, executor, _resume)
+    finally:
+        opt._end_run()
+
+
+def _run(opt, problem, budget, callback, progress, journal, executor, _resume):
     if _resume is None and opt._pending:
         # points asked before minimize() and never told: this loop cannot evaluate them, and a method
         # that learns from whole generations would wait for them forever

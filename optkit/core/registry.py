@@ -45,6 +45,7 @@ _BUILTIN: dict[str, str] = {
     "lion": "optkit.first_order.adaptive:Lion",
     "sps": "optkit.first_order.polyak:SPS",
     "psps": "optkit.first_order.polyak:PSPS",
+    "coxbo": "optkit.bayesopt.coxbo:CoxBO",
 }
 
 _ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
