@@ -351,7 +351,7 @@ class CoxBO(Optimizer):
             self._add_window(self._unit(z), events=U)
         self.n_told += X.shape[0]
 
-    def _begin_run(self, problem) -> None:
+    def _loop_started(self, problem) -> None:
         """On a PointEventProblem, the loop's tells read each window's events from the problem
         (also when ``optkit.resume`` replays a journal)."""
         if not isinstance(problem, PointEventProblem):
@@ -363,7 +363,7 @@ class CoxBO(Optimizer):
             )
         self._source = problem
 
-    def _end_run(self) -> None:
+    def _loop_ended(self) -> None:
         self._source = None
 
     # -- the model -------------------------------------------------------------------------------

@@ -37,11 +37,11 @@ def run(opt, problem, budget, *, callback=None, progress=False, journal=None, ex
     if callback is not None and not callable(callback):
         raise InvalidParameterError(f"minimize: 'callback' must be callable or None; got {callback!r}")
 
-    opt._begin_run(problem)
+    opt._loop_started(problem)
     try:
         return _run(opt, problem, budget, callback, progress, journal, executor, _resume)
     finally:
-        opt._end_run()
+        opt._loop_ended()
 
 
 def _run(opt, problem, budget, callback, progress, journal, executor, _resume):

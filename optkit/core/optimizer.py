@@ -179,15 +179,15 @@ class Optimizer(abc.ABC):
 
         return Status.CONVERGED
 
-    def _begin_run(self, problem) -> None:
+    def _loop_started(self, problem) -> None:
         """Called by the loop (``minimize`` and ``resume``) before the first ask, with the problem.
 
         A method that reads more from the problem than the values (CoxBO: the events of a window)
-        binds it here; :meth:`_end_run` is called when the run ends, however it ends.
+        binds it here; :meth:`_loop_ended` is called when the run ends, however it ends.
         """
 
-    def _end_run(self) -> None:
-        """Called when the loop ends (see :meth:`_begin_run`)."""
+    def _loop_ended(self) -> None:
+        """Called when the loop ends (see :meth:`_loop_started`)."""
 
     def result_extras(self) -> dict:
         """Extra fields the method adds to the :class:`~optkit.Result` of ``minimize`` (evidence, models)."""
