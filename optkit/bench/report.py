@@ -76,7 +76,7 @@ def _median(values) -> float | None:
 def _groups(rows: Iterable[dict], keys: Sequence[str]) -> dict[tuple, list[dict]]:
     out: dict[tuple, list[dict]] = {}
     for r in rows:
-        out.setdefault(tuple(r[k] for k in keys), []).append(r)
+        out.setdefault(tuple(r.get(k) for k in keys), []).append(r)
     return out
 
 
@@ -96,19 +96,20 @@ def aggregate(rows: Iterable[dict], target: float | None = None) -> list[dict]:
     -------
     list of dict
         Keys ``method, function, function_name, dim, runs, successes, failed, success_rate,
-        median_evals, ert, median_gap, median_wall_time, overhead_us_per_eval`` (None where a median
+        median_evals, ert, median_gap, median_fun, median_wall_time, overhead_us_per_eval`` (None where a median
         has no data; ``failed`` counts runs that raised; the overhead is the median over runs of
         ``(wall_time - objective_time) / nfev`` in microseconds).
     """
     out = []
-    for (method, function, dim), group in _groups(rows, ("method", "function", "dim")).items():
+    # a problem is (function, function_name, dim): non-BBOB problems have no function number
+    for (method, function, function_name, dim), group in _groups(rows, ("method", "function", "function_name", "dim")).items():
         hits = [_evals(r, target) for r in group]
         successes = sum(h is not None for h in hits)
         out.append(
             {
                 "method": method,
                 "function": function,
-                "function_name": group[0].get("function_name"),
+                "function_name": function_name,
                 "dim": dim,
                 "runs": len(group),
                 "successes": successes,
@@ -117,11 +118,13 @@ def aggregate(rows: Iterable[dict], target: float | None = None) -> list[dict]:
                 "median_evals": _median(h for h in hits if h is not None),
                 "ert": ert(group, target),
                 "median_gap": _median(r.get("gap") for r in group),
+                "median_fun": _median(r.get("fun") for r in group),
                 "median_wall_time": _median(r.get("wall_time") for r in group),
                 "overhead_us_per_eval": _overhead_us(group),
             }
         )
-    out.sort(key=lambda s: (s["function"], s["dim"], s["ert"], _sort_value(s["median_gap"]), s["method"]))
+    out.sort(key=lambda s: (_sort_value(s["function"]), str(s["function_name"]), _sort_value(s["dim"]), s["ert"],
+                            _sort_value(s["median_gap"]), s["method"]))
     return out
 
 
@@ -142,12 +145,13 @@ def summarize(rows: Iterable[dict], target: float | None = None) -> list[dict]:
     per_problem = aggregate(rows, target)
     best: dict[tuple, float] = {}
     for s in per_problem:
-        key = (s["function"], s["dim"])
+        key = (s["function"], s["function_name"], s["dim"])
         best[key] = min(best.get(key, math.inf), s["ert"])
     out = []
     for (method,), group in _groups(rows, ("method",)).items():
         mine = [s for s in per_problem if s["method"] == method]
-        ratios = [s["ert"] / best[(s["function"], s["dim"])] for s in mine if math.isfinite(best[(s["function"], s["dim"])])]
+        keys = [(s["function"], s["function_name"], s["dim"]) for s in mine]
+        ratios = [s["ert"] / best[k] for s, k in zip(mine, keys) if math.isfinite(best[k])]
         successes = sum(s["successes"] for s in mine)
         out.append(
             {
@@ -236,6 +240,7 @@ _PROBLEM_COLUMNS = [
     ("median_evals", "med evals", "evals"),
     ("ert", "ERT", "evals"),
     ("median_gap", "med gap", "sci"),
+    ("median_fun", "med best f", "sci"),
     ("median_wall_time", "med wall s", "sec"),
     ("overhead_us_per_eval", "overhead us/eval", "us"),
 ]
@@ -290,8 +295,27 @@ def print_report(rows: Iterable[dict], *, target: float | None = None, file=None
     failed = [r for r in rows if r.get("status") == "FAILED"]
     if failed:
         print(file=file)
-        print(f"{len(failed)} run(s) failed; first: {failed[0].get('method')} on f{failed[0].get('function')} "
-              f"d{failed[0].get('dim')} seed {failed[0].get('seed')}: {failed[0].get('error')}", file=file)
+        f0 = failed[0]
+        where = f"f{f0.get('function')}" if f0.get("function") is not None else repr(f0.get("function_name"))
+        print(f"{len(failed)} run(s) failed; first: {f0.get('method')} on {where} "
+              f"d{f0.get('dim')} seed {f0.get('seed')}: {f0.get('error')}", file=file)
+    _print_peer_notes(rows, file)
+
+
+def _print_peer_notes(rows: Sequence[dict], file) -> None:
+    """The share of evaluations outside the box per method (where nonzero), and the peers' notes."""
+    outside: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("outside_box_fraction") is not None:
+            outside.setdefault(r["method"], []).append(float(r["outside_box_fraction"]))
+    shares = {m: float(np.mean(v)) for m, v in outside.items() if max(v) > 0}
+    if shares:
+        print(file=file)
+        print("Evaluated outside the box (not clipped; mean share of each run's evaluations): "
+              + ", ".join(f"{m} {100 * v:.1f}%" for m, v in sorted(shares.items())), file=file)
+    notes = sorted({(r["method"], r["warning"]) for r in rows if str(r.get("warning") or "").startswith("PeerNote: ")})
+    for method, note in notes:
+        print(f"note: {method}: {note[len('PeerNote: '):]}", file=file)
 
 
 __all__ = ["aggregate", "ert", "format_table", "print_report", "summarize"]

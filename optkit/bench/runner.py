@@ -29,6 +29,11 @@ n_warnings, warning    warnings raised during the run, and the first one's messa
 wall_time              seconds to build the optimizer and run it
 objective_time         seconds spent in the objective (sum of ``history.seconds``)
 overhead_us_per_eval   ``(wall_time - objective_time) / nfev`` in microseconds
+outside_box_fraction   share of the evaluated points outside the box (peers may leave it; never clipped)
+peak_mem_mb            peak resident memory of the process during the run (MB), and how far it
+mem_growth_mb          rose above the start (:class:`optkit.bench.measures.MemoryProbe`)
+trace, ecdf_hits       best so far at log-spaced evaluation counts, and the evaluations to reach
+                       each of COCO's 51 ECDF targets (:mod:`optkit.bench.measures`)
 =====================  =====================================================================
 
 Examples
@@ -64,8 +69,9 @@ from pathlib import Path
 
 import numpy as np
 
+from optkit.bench.problems import ProblemRef
 from optkit.bench.suites import BBOB_NAMES, DEFAULT_TARGETS, instance_for_seed
-from optkit.core.errors import InvalidParameterError
+from optkit.core.errors import InvalidParameterError, suggest
 
 #: the keys of a row, in order, with their SQLite column types
 RUN_COLUMNS: dict[str, str] = {
@@ -98,10 +104,19 @@ RUN_COLUMNS: dict[str, str] = {
     "wall_time": "REAL",
     "objective_time": "REAL",
     "overhead_us_per_eval": "REAL",
+    "outside_box_fraction": "REAL",
+    "peak_mem_mb": "REAL",
+    "mem_growth_mb": "REAL",
+    "trace": "TEXT",
+    "ecdf_hits": "TEXT",
 }
 
 #: row keys stored as JSON text in SQLite
-_JSON_COLUMNS = ("targets", "evals_to_targets")
+_JSON_COLUMNS = ("targets", "evals_to_targets", "trace", "ecdf_hits")
+
+#: the version of the results-store layout (table ``meta``, key ``format``); 1 is the layout before
+#: ``meta`` existed. A file of another version is refused with a message (see :func:`check_store_format`)
+STORE_FORMAT = 2
 
 BENCH_COLUMNS: dict[str, str] = {
     "bench_id": "TEXT PRIMARY KEY",
@@ -128,6 +143,9 @@ class RunSpec:
     """One run of a bench: ``method`` on BBOB ``function`` in ``dim`` dimensions with ``seed``.
 
     The BBOB instance is ``seed + 1``; success means reaching ``min(targets)`` in ``f - f_opt``.
+    With ``problem`` (a :class:`~optkit.bench.problems.ProblemRef`) the run is on that problem
+    instead (``function`` is then ignored, and there is no instance). ``timeout`` bounds the seconds
+    of a peer cell (``method`` ``"peer:..."``, run in its own subprocess; see :mod:`optkit.bench.peers`).
     """
 
     method: str
@@ -137,10 +155,12 @@ class RunSpec:
     budget: int
     targets: tuple[float, ...] = DEFAULT_TARGETS
     suite: str | None = None
+    problem: ProblemRef | None = None
+    timeout: float | None = None
 
     @property
-    def instance(self) -> int:
-        return instance_for_seed(self.seed)
+    def instance(self) -> int | None:
+        return instance_for_seed(self.seed) if self.problem is None else None
 
 
 def plan(
@@ -256,29 +276,46 @@ def run_one(spec: RunSpec) -> dict:
 
     Never raises for a failure of the method or the problem: the row then has ``status ==
     "FAILED"``, the exception in ``error`` and whatever the run had evaluated before it failed.
+    A peer cell (``method`` ``"peer:..."``) runs in a subprocess with ``spec.timeout``
+    (:func:`optkit.bench.peers.run_isolated`), which calls this function there.
     """
+    if spec.method.startswith("peer:"):
+        from optkit.bench import peers
+
+        if not peers.IN_CHILD:
+            return peers.run_isolated(spec)
     import optkit
+    from optkit.bench.measures import MemoryProbe, run_measures
     from optkit.problems.bbob import bbob  # the module, not optkit.problems.bbob: importing it shadows that function
 
     targets = tuple(spec.targets)
     row = _blank_row(spec)
-    res = None
+    res = problem = None
+    probe = MemoryProbe()
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         # "always": counts must not depend on which earlier runs shared this process
         warnings.simplefilter("always")
         try:
-            problem = bbob(spec.function, spec.dim, spec.instance)
+            problem = bbob(spec.function, spec.dim, spec.instance) if spec.problem is None else spec.problem.build(spec.dim)
             row["f_opt"] = problem.f_opt
-            _warm_up(spec.method, spec.dim)
-            t0 = time.perf_counter()
-            opt = optkit.make(spec.method, problem.space, seed=spec.seed)
-            res = opt.minimize(problem, spec.budget)
+            if spec.method.startswith("peer:"):
+                from optkit.bench.peers import prepare
+
+                peer = prepare(spec.method, problem)  # imports the peer's package outside the clock
+                t0 = time.perf_counter()
+                res = peer(problem, spec.budget, spec.seed)
+            else:
+                _warm_up(spec.method, spec.dim)
+                t0 = time.perf_counter()
+                opt = optkit.make(spec.method, problem.space, seed=spec.seed)
+                res = opt.minimize(problem, spec.budget)
         except Exception as exc:  # the bench records the failure and goes on
             row["error"] = f"{type(exc).__name__}: {exc}"
             res = getattr(exc, "result", None)  # an ObjectiveError carries the run so far
     wall = time.perf_counter() - t0
     row["wall_time"] = wall
+    row.update(probe.read())
     row["n_warnings"] = len(caught)
     if caught:
         row["warning"] = f"{caught[0].category.__name__}: {caught[0].message}"
@@ -294,11 +331,22 @@ def run_one(spec: RunSpec) -> dict:
             row["evals_to_targets"] = hits
             row["evals_to_target"] = hits[targets.index(min(targets))]
             row["success"] = row["evals_to_target"] is not None
+        row.update(run_measures(res.best_so_far, row["f_opt"]))
         obj = float(np.sum(res.history.seconds))
         row["objective_time"] = obj
+        row["outside_box_fraction"] = outside_box_fraction(res.history.X, problem.space) if problem is not None else None
         if res.nfev:
             row["overhead_us_per_eval"] = max(wall - obj, 0.0) / res.nfev * 1e6
     return row
+
+
+def outside_box_fraction(X, space) -> float | None:
+    """The share of the rows of ``X`` (n, d) outside ``space``'s bounds (None without box bounds or points)."""
+    lower, upper = getattr(space, "lower", None), getattr(space, "upper", None)
+    X = np.asarray(X, dtype=np.float64)
+    if lower is None or upper is None or X.ndim != 2 or not X.shape[0]:
+        return None
+    return float(np.mean(np.any((X < lower) | (X > upper), axis=1)))
 
 
 def new_bench_id() -> str:
@@ -392,7 +440,8 @@ def _blank_row(spec: RunSpec, error: str | None = None) -> dict:
     row = {k: None for k in RUN_COLUMNS}
     row.update(
         timestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), optkit_version=_version(), suite=spec.suite,
-        method=spec.method, function=spec.function, function_name=BBOB_NAMES.get(spec.function), dim=spec.dim,
+        method=spec.method, function=spec.function if spec.problem is None else None,
+        function_name=BBOB_NAMES.get(spec.function) if spec.problem is None else spec.problem.name, dim=spec.dim or None,
         instance=spec.instance, seed=spec.seed, budget=spec.budget, nfev=0, nit=0, targets=list(spec.targets),
         evals_to_targets=[None] * len(spec.targets), target=min(spec.targets), success=False, status="FAILED",
         error=error, n_warnings=0, wall_time=0.0, objective_time=0.0,
@@ -475,9 +524,17 @@ class ResultStore:
         self.out.mkdir(parents=True, exist_ok=True)
         self.db_path = self.out / "bench.sqlite"
         self._con = sqlite3.connect(self.db_path, timeout=60.0)
+        try:
+            check_store_format(self._con, self.db_path)
+        except BaseException:
+            self._con.close()
+            raise
         with self._con:
             _ensure_table(self._con, "runs", RUN_COLUMNS)
             _ensure_table(self._con, "benches", BENCH_COLUMNS)
+            _ensure_table(self._con, "meta", {"key": "TEXT PRIMARY KEY", "value": "TEXT"})
+            self._con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                  [("format", str(STORE_FORMAT)), ("optkit_version", _version())])
         self.bench_id: str | None = None
         self.jsonl_path: Path | None = None
         self._jsonl = None
@@ -516,6 +573,29 @@ class ResultStore:
                 f"INSERT INTO benches ({_names(keys)}) VALUES ({', '.join('?' * len(keys))})", [info[k] for k in keys]
             )
         return self.bench_id
+
+    def reopen(self, bench_id: str) -> set[str]:
+        """Continue bench ``bench_id`` (``optkit bench --resume``) instead of :meth:`begin`.
+
+        Appends to its JSON-lines file (a line cut short by a crash is dropped first) and returns the
+        ids of the runs it already holds, which are not to be run again.
+        """
+        got = self._con.execute("SELECT jsonl FROM benches WHERE bench_id = ?", (bench_id,)).fetchone()
+        if got is None:
+            known = [r[0] for r in self._con.execute("SELECT bench_id FROM benches ORDER BY rowid")]
+            raise InvalidParameterError(f"resume: no bench {bench_id!r} in {self.db_path}.{suggest(bench_id, known)} "
+                                        f"It holds: {', '.join(known) or 'no bench'}")
+        self.bench_id = bench_id
+        self.jsonl_path = self.out / (got[0] or f"{bench_id}.jsonl")
+        if self.jsonl_path.exists():
+            text = self.jsonl_path.read_bytes()
+            if text and not text.endswith(b"\n"):
+                with open(self.jsonl_path, "r+b") as fh:
+                    fh.truncate(text.rfind(b"\n") + 1)
+        self._jsonl = open(self.jsonl_path, "a", encoding="utf-8")
+        done = {r[0]: r[1] for r in self._con.execute("SELECT run_id, status FROM runs WHERE bench_id = ?", (bench_id,))}
+        self.n_runs, self.n_failed = len(done), sum(s == "FAILED" for s in done.values())
+        return set(done)
 
     def add(self, row: dict) -> None:
         """Append one row to the ``runs`` table and to the JSON-lines file (Ctrl-C waits until both have it)."""
@@ -556,10 +636,41 @@ class ResultStore:
         self.close()
 
 
+def check_store_format(con: sqlite3.Connection, path) -> int:
+    """The store format of the database behind ``con``; raises for a file this optkit cannot use.
+
+    A file without a ``meta`` table is format 1 (earlier optkit; readable, and upgraded in place when
+    written to, since later formats only add columns); a format above :data:`STORE_FORMAT`, or a file
+    that is not an optkit results store, raises :class:`~optkit.InvalidParameterError` saying so.
+    """
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise InvalidParameterError(f"{str(path)!r} is not an optkit results store (not an SQLite database: {exc})") from None
+    if "meta" not in tables:
+        if tables and "runs" not in tables:
+            raise InvalidParameterError(f"{str(path)!r} is not an optkit results store: it has tables {sorted(tables)}, no 'runs'")
+        return 1
+    meta = dict(con.execute("SELECT key, value FROM meta"))
+    try:
+        fmt = int(meta.get("format", ""))
+    except ValueError:
+        raise InvalidParameterError(f"{str(path)!r} is not an optkit results store: its meta table has no valid format") from None
+    if fmt > STORE_FORMAT:
+        raise InvalidParameterError(
+            f"results store {str(path)!r} has format {fmt}, written by optkit {meta.get('optkit_version', '?')}; this optkit "
+            f"({_version()}) reads formats 1..{STORE_FORMAT}. Upgrade optkit to read it, or write new results to another --out"
+        )
+    return fmt
+
+
 def read_runs(db_path, bench_id: str | None = None) -> list[dict]:
     """The rows stored in ``db_path`` (of one bench, or all), in the order they were stored."""
+    if not Path(db_path).is_file():
+        raise InvalidParameterError(f"read_runs: no results store at {str(db_path)!r}")
     con = sqlite3.connect(db_path)
     try:
+        check_store_format(con, db_path)
         con.row_factory = sqlite3.Row
         if bench_id is None:
             cur = con.execute("SELECT * FROM runs ORDER BY rowid")
@@ -569,7 +680,7 @@ def read_runs(db_path, bench_id: str | None = None) -> list[dict]:
         for r in cur:
             row = dict(r)
             for k in _JSON_COLUMNS:
-                row[k] = json.loads(row[k]) if row[k] is not None else None
+                row[k] = json.loads(row[k]) if row.get(k) is not None else None
             row["success"] = bool(row["success"])
             rows.append(row)
         return rows
@@ -577,5 +688,5 @@ def read_runs(db_path, bench_id: str | None = None) -> list[dict]:
         con.close()
 
 
-__all__ = ["BENCH_COLUMNS", "RUN_COLUMNS", "ResultStore", "RunSpec", "evals_to_targets", "new_bench_id", "plan",
+__all__ = ["BENCH_COLUMNS", "RUN_COLUMNS", "STORE_FORMAT", "ResultStore", "check_store_format", "RunSpec", "evals_to_targets", "new_bench_id", "plan",
            "read_runs", "run_bench", "run_one"]

@@ -103,7 +103,7 @@ def test_jobs_2_gives_the_serial_rows(capsys, tmp_path):
         out = tmp_path / jobs
         assert main([*TINY, "--functions", "8", "--jobs", jobs, "--out", str(out)]) == 0
         con = sqlite3.connect(out / "bench.sqlite")
-        got.append(con.execute(f"SELECT {keys} FROM runs ORDER BY rowid").fetchall())
+        got.append(con.execute(f"SELECT {keys} FROM runs ORDER BY run_id").fetchall())  # stored as cells finish
         con.close()
     assert got[0] == got[1] and len(got[0]) == 4
     assert "2 jobs" in capsys.readouterr().out

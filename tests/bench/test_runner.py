@@ -11,7 +11,7 @@ from optkit.bench import report
 from optkit.bench.runner import RUN_COLUMNS, ResultStore, RunSpec, evals_to_targets, plan, read_runs, run_bench, run_one
 from optkit.bench.suites import BBOB_NAMES, SUITES, get_suite, instance_for_seed, resolve_functions, resolve_methods
 
-TIMING = {"run_id", "bench_id", "timestamp", "wall_time", "objective_time", "overhead_us_per_eval"}
+TIMING = {"run_id", "bench_id", "timestamp", "wall_time", "objective_time", "overhead_us_per_eval", "peak_mem_mb", "mem_growth_mb"}
 
 
 def _strip(row):
