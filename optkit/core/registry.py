@@ -46,6 +46,7 @@ _BUILTIN: dict[str, str] = {
     "sps": "optkit.first_order.polyak:SPS",
     "psps": "optkit.first_order.polyak:PSPS",
     "coxbo": "optkit.bayesopt.coxbo:CoxBO",
+    "cqr": "optkit.bayesopt.cqr:CQR",
 }
 
 _ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
