@@ -104,8 +104,8 @@ class Suite:
 SUITES: dict[str, Suite] = {
     "quick": Suite(
         name="quick",
-        description="4 methods x BBOB f1, f8, f15 x dims 2, 5 x 3 seeds, 200*dim evaluations (well under a minute)",
-        methods=("random", "sobol", "nelder-mead", "pycma"),
+        description="6 methods x BBOB f1, f8, f15 x dims 2, 5 x 3 seeds, 200*dim evaluations (well under a minute)",
+        methods=("random", "nelder-mead", "cmaes", "pycma", "shade", "pso"),
         functions=(1, 8, 15),
         dims=(2, 5),
         seeds=(0, 1, 2),

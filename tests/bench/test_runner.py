@@ -23,7 +23,7 @@ def _strip(row):
 
 def test_quick_suite_is_the_documented_grid():
     s = get_suite("quick")
-    assert s.method_names() == ["random", "sobol", "nelder-mead", "pycma"]
+    assert s.method_names() == ["random", "nelder-mead", "cmaes", "pycma", "shade", "pso"]
     assert (s.functions, s.dims, s.seeds, s.budget(5)) == ((1, 8, 15), (2, 5), (0, 1, 2), 1000)
     assert [instance_for_seed(x) for x in s.seeds] == [1, 2, 3]
 
