@@ -10,6 +10,7 @@ FAST_PARAMS: dict[str, dict] = {
     "bo": {"n_restarts": 3, "raw_samples": 256, "mc_samples": 32},
     "pibo": {"n_restarts": 3, "raw_samples": 256, "mc_samples": 32},
     "cqr": {"n_estimators": 20, "learning_rate": 0.3, "n_candidates": 500},
+    "colabo": {"n_restarts": 3, "raw_samples": 256, "mc_samples": 32, "n_paths": 256, "n_candidates": 256},
 }
 
 #: (registry name, check name) -> why the check does not apply
