@@ -46,6 +46,7 @@ _BUILTIN: dict[str, str] = {
     "sps": "optkit.first_order.polyak:SPS",
     "psps": "optkit.first_order.polyak:PSPS",
     "coxbo": "optkit.bayesopt.coxbo:CoxBO",
+    "config": "optkit.bayesopt.config:CONFIG",
     "colabo": "optkit.bayesopt.colabo:ColaBO",
     "cqr": "optkit.bayesopt.cqr:CQR",
 }
