@@ -98,6 +98,10 @@ def run_botorch(fun, bounds, budget, seed):
     from botorch.models.transforms import Normalize, Standardize
     from botorch.optim import optimize_acqf
     from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    # one thread, as optkit's bo and Optuna's GPSampler use: with torch's default threads the loop ran
+    # 8x slower on this 2-core machine (OpenMP oversubscription against scipy's BLAS)
+    torch.set_num_threads(1)
     from scipy.stats import qmc
 
     d = len(bounds)
