@@ -28,7 +28,6 @@ from optkit.core.errors import InvalidParameterError, StateError
 from optkit.core.params import SEED, Interval, validate, validate_all
 from optkit.core.space import Space, as_points, as_space, clip
 
-
 #: a point's dictionary key holds at most this many of its coordinates: hashing a whole 10,000-long
 #: row three times per evaluation cost more than a large-scale ES's own update
 KEY_COORDS = 32

@@ -17,7 +17,6 @@ import numpy as np
 
 from optkit.core.errors import InvalidParameterError
 
-
 try:  # the clip ufunc itself: np.clip's Python wrapper costs ~3x the clipping of a short row
     from numpy._core.umath import clip as _clip_ufunc
 except ImportError:  # numpy < 2
