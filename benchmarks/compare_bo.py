@@ -40,48 +40,15 @@ import numpy as np
 import optkit
 
 # -- problems ---------------------------------------------------------------------------------------
-_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-                         [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
-_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-
-
-def _branin(x):
-    x1, x2 = x[0], x[1]
-    return float((x2 - 5.1 * x1**2 / (4 * np.pi**2) + 5 * x1 / np.pi - 6) ** 2
-                 + 10 * (1 - 1 / (8 * np.pi)) * np.cos(x1) + 10)
-
-
-def _hartmann6(x):
-    return float(-np.sum(_H6_ALPHA * np.exp(-np.sum(_H6_A * (np.asarray(x) - _H6_P) ** 2, axis=1))))
-
-
-def _ackley(x):
-    x = np.asarray(x)
-    return float(-20 * np.exp(-0.2 * np.sqrt(np.mean(x**2))) - np.exp(np.mean(np.cos(2 * np.pi * x))) + 20 + np.e)
-
-
-def _inline(name):
-    if name == "branin":
-        return _branin, [(-5.0, 10.0), (0.0, 15.0)], 0.397887357729738
-    if name == "hartmann6":
-        return _hartmann6, [(0.0, 1.0)] * 6, -3.322368011415515
-    return _ackley, [(-32.768, 32.768)] * 4, 0.0
-
-
 PROBLEMS = {"branin": (None, 60), "hartmann6": (None, 100), "ackley4": (4, 100)}
 
 
-def get_problem(name: str):
-    """(function of a numpy point, bounds [(lo, hi)], f*) from optkit.problems, else the inline copy."""
+def get_problem(name):
+    """(function of a numpy point, bounds [(lo, hi)], f*) of optkit's test problem ``name``."""
     dim = PROBLEMS[name][0]
-    try:
-        p = optkit.problems.get("ackley" if name == "ackley4" else name, dim)
-        bounds = [(float(lo), float(hi)) for lo, hi in zip(p.space.lower, p.space.upper)]
-        return (lambda x: float(p(np.asarray(x, dtype=float)))), bounds, float(p.f_opt)
-    except Exception:  # optkit.problems.classical not landed yet: the same functions inline
-        return _inline(name)
+    p = optkit.problems.get("ackley" if name == "ackley4" else name, dim)
+    bounds = [(float(lo), float(hi)) for lo, hi in zip(p.space.lower, p.space.upper)]
+    return (lambda x: float(p(np.asarray(x, dtype=float)))), bounds, float(p.f_opt)
 
 
 # -- methods ----------------------------------------------------------------------------------------
