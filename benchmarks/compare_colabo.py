@@ -17,8 +17,9 @@ all with their default settings except ``--beta`` (ColaBO's and piBO's decay num
     python benchmarks/compare_colabo.py --quick                      # 3 seeds
     python benchmarks/compare_colabo.py --seeds 5 --problems branin
     python benchmarks/compare_colabo.py --seeds 5 --budget hartmann6=60
-    python benchmarks/compare_colabo.py --seeds 3 --problems hartmann6 --budget hartmann6=60 --sobol-init \
-        --methods bo colabo-misleading          # colabo's initial design by Sobol instead of the belief
+    python benchmarks/compare_colabo.py --seeds 5 --problems branin --methods bo colabo-accurate \
+        colabo-misleading --prior-init-fraction 0 0.25 0.5 1   # colabo once per share of the initial
+                                                               # design drawn from the belief
 
 The table reports, per problem and method, the median final regret over seeds [25-75 %], the
 median regret at half the budget, and "evals to bo's final": the median over seeds of the first
@@ -77,15 +78,15 @@ def belief(kind: str, pname: str, seed: int) -> dict:
 
 
 def run(method: str, kind: str | None, pname: str, budget: int, seed: int, beta: float | None,
-        sobol_init: bool = False) -> np.ndarray:
+        fraction: float | None = None) -> np.ndarray:
     fun, bounds, *_ = PROBLEMS[pname]
     kw = {}
     if kind is not None:
         kw["prior"] = belief(kind, pname, seed)
         if beta is not None:
             kw["beta"] = beta
-        if sobol_init and method == "colabo":
-            kw["init_from_prior"] = False
+        if fraction is not None and method == "colabo":
+            kw["prior_init_fraction"] = fraction
     res = optkit.minimize(fun, bounds, method=method, budget=budget, seed=seed, **kw)
     return np.asarray(res.history.fun)
 
@@ -111,7 +112,9 @@ def main(argv=None) -> None:
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
     ap.add_argument("--budget", nargs="*", default=[], help="per-problem budgets, e.g. hartmann6=60")
     ap.add_argument("--beta", type=float, default=None, help="decay numerator of colabo and pibo (default: theirs)")
-    ap.add_argument("--sobol-init", action="store_true", help="colabo's initial design by Sobol (init_from_prior=False)")
+    ap.add_argument("--prior-init-fraction", type=float, nargs="+", default=None,
+                    help="colabo's prior_init_fraction (share of the initial design drawn from the belief); "
+                         "several values: each colabo method once per value (default: colabo's default)")
     args = ap.parse_args(argv)
     n_seeds = args.seeds or (3 if args.quick else 10)
     budgets = {p: PROBLEMS[p][5] for p in PROBLEMS}
@@ -125,15 +128,21 @@ def main(argv=None) -> None:
         f_opt, budget = PROBLEMS[pname][2], budgets[pname]
         curves: dict[str, list] = {}
         secs: dict[str, list] = {}
-        for mname in ["bo"] + [m for m in args.methods if m != "bo"]:
-            method, kind = METHODS[mname]
+        variants = []
+        for m in ["bo"] + [m for m in args.methods if m != "bo"]:
+            if METHODS[m][0] == "colabo" and args.prior_init_fraction:
+                variants += [(f"{m} f={f:g}", m, f) for f in args.prior_init_fraction]
+            else:
+                variants.append((m, m, None))
+        for mname, base, frac in variants:
+            method, kind = METHODS[base]
             for seed in range(n_seeds):
                 t0 = time.perf_counter()
-                ys = run(method, kind, pname, budget, seed, args.beta, args.sobol_init)
+                ys = run(method, kind, pname, budget, seed, args.beta, frac)
                 secs.setdefault(mname, []).append((time.perf_counter() - t0) / budget)
                 curve = np.minimum.accumulate(ys[:budget]) - f_opt
                 curves.setdefault(mname, []).append(curve)
-                print(f"  {pname:9s} {mname:18s} seed {seed}: regret {curve[-1]:.3e} (half: {curve[budget // 2 - 1]:.3e})"
+                print(f"  {pname:9s} {mname:24s} seed {seed}: regret {curve[-1]:.3e} (half: {curve[budget // 2 - 1]:.3e})"
                       f"  {secs[mname][-1]:.3f} s/it", flush=True)
         target = float(np.median([c[-1] for c in curves["bo"]]))
         for mname, cs in curves.items():

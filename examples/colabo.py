@@ -40,6 +40,6 @@ if __name__ == "__main__":
     # 3. a belief that may be wrong: draw the initial design by Sobol, not from the belief, and
     #    let the path weights alone carry it (here it is wrong: a corner where f = 146)
     wrong = {"type": "gaussian", "mean": [10.0, 15.0], "std": [3.0, 3.0]}
-    res = optkit.minimize(branin, bounds, method="colabo", prior=wrong, init_from_prior=False, budget=15,
+    res = optkit.minimize(branin, bounds, method="colabo", prior=wrong, prior_init_fraction=0.0, budget=15,
                           seed=1, **fast)
     print(f"misleading belief, Sobol initial design: best {res.fun:.5f} after {res.nfev} evaluations")

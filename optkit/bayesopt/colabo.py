@@ -13,7 +13,7 @@ expectation under that posterior, estimated with weighted sample paths:
    candidate set (scrambled Sobol points plus draws from the location belief; the paper's code
    likewise takes the best of random candidates plus points near the prior's mode);
 3. weight each path by the belief on its prior path, sharpened or flattened by the decay exponent
-   ``gamma = beta / n`` (n observations; the same decay as piBO):
+   ``gamma = beta / n`` (n observations; the same decay as piBO and as the official code's ColaBO-LogEI):
    ``log w_i = max(gamma * (log pi(x*_i) + log p_val(f*_i) - max_j ...), log 1e-9)``;
 4. resample ``mc_samples`` path draws in proportion to the weights (systematic resampling; the
    paper's code draws multinomially) and keep the distinct paths with their counts as weights;
@@ -59,7 +59,7 @@ from optkit.bayesopt.models import GP, SamplePaths
 from optkit.bayesopt.pibo import PRIOR, Prior
 from optkit.core.errors import InvalidParameterError
 from optkit.core.optimizer import Optimizer
-from optkit.core.params import BOOL, Interval, Options, Predicate
+from optkit.core.params import Interval, Options, Predicate
 from optkit.core.registry import register
 
 #: the smallest path weight relative to the largest (the paper's code: prior_floor = 1e-9)
@@ -158,6 +158,17 @@ def effective_sample_size(log_w: np.ndarray) -> float:
     lw = np.asarray(log_w, dtype=np.float64)
     w = np.exp(lw - lw.max())
     return float(w.sum() ** 2 / (w * w).sum())
+
+
+def prior_design_mask(start: int, n: int, fraction: float) -> np.ndarray:
+    """Which of the initial design's points ``start .. start + n - 1`` are drawn through the belief.
+
+    Point k is when ``ceil((k + 1) f) > ceil(k f)``: the first m points hold ``ceil(m f)`` of them,
+    spread evenly, the first point included for any ``f > 0``.
+    """
+    k = np.arange(start, start + n, dtype=np.float64)
+    f = float(fraction)
+    return np.ceil((k + 1) * f - 1e-12) > np.ceil(k * f - 1e-12)
 
 
 # -- path samples ----------------------------------------------------------------------------------
@@ -260,9 +271,9 @@ class ColaBO(BO):
     go below 0, a known best-possible score). Unlike piBO, which multiplies the acquisition by the
     prior density over x, ColaBO reweights whole posterior sample functions, so the belief acts
     through the model (functions whose minimum is where the user says it is count more) and the
-    data override it where they contradict it. With a belief that may be wrong, pass
-    ``init_from_prior=False``: the initial design drawn from a misleading belief is what costs most
-    (docs/methods/colabo.md). Each step costs ~3x ``bo``'s (thousands of prior paths are drawn and
+    data override it where they contradict it. Only a share ``prior_init_fraction`` of the initial
+    design is drawn from the location belief, the rest is plain Sobol: a design drawn wholly from a
+    misleading belief is what costs most (docs/methods/colabo.md). Each step costs ~3x ``bo``'s (thousands of prior paths are drawn and
     minimized); with no belief it is ``bo`` with a pathwise Monte-Carlo qLogEI.
 
     Parameters
@@ -289,8 +300,11 @@ class ColaBO(BO):
     n_candidates : int
         Points on which each prior path's minimum is searched (half Sobol, half drawn from the
         location belief when there is one).
-    init_from_prior : bool
-        Draw the initial design from the location belief (as piBO and the paper do).
+    prior_init_fraction : float in [0, 1]
+        Share of the initial design drawn through the location belief (Sobol points through its
+        quantiles, as piBO and the paper do for all of it); the other points are the plain scrambled
+        Sobol design. Point k of the design goes through the belief when ``ceil((k + 1) f) > ceil(k f)``
+        (the first point does for any f > 0). 0: plain Sobol design; 1: all drawn from the belief.
     n_init, noise, batch, n_restarts, raw_samples, warm_start, seed
         As for :class:`~optkit.bayesopt.bo.BO`.
 
@@ -313,7 +327,7 @@ class ColaBO(BO):
         "mc_samples": [Interval(int, 1, None)],
         "n_features": [Interval(int, 1, None)],
         "n_candidates": [Interval(int, 2, None)],
-        "init_from_prior": [BOOL],
+        "prior_init_fraction": [Interval(float, 0, 1, closed="both")],
         "n_init": [Interval(int, 1, None), None],
         "noise": [Options({"fixed", "infer"}), Interval(float, 0, None, closed="neither")],
         "batch": [Interval(int, 1, None)],
@@ -324,11 +338,11 @@ class ColaBO(BO):
 
     def __init__(self, space, *, prior: dict | None = None, value_prior: dict | None = None, beta: float = 10.0,
                  acquisition: str = "qlogei", n_paths: int = 2048, mc_samples: int = 128, n_features: int = 1024,
-                 n_candidates: int = 2048, init_from_prior: bool = True, n_init: int | None = None, noise="fixed",
+                 n_candidates: int = 2048, prior_init_fraction: float = 0.25, n_init: int | None = None, noise="fixed",
                  batch: int = 1, n_restarts: int = 10, raw_samples: int = 1024, warm_start=None, seed=None):
         Optimizer.__init__(self, space, seed=seed, prior=prior, value_prior=value_prior, beta=beta,
                            acquisition=acquisition, n_paths=n_paths, mc_samples=mc_samples, n_features=n_features,
-                           n_candidates=n_candidates, init_from_prior=init_from_prior, n_init=n_init, noise=noise,
+                           n_candidates=n_candidates, prior_init_fraction=prior_init_fraction, n_init=n_init, noise=noise,
                            batch=batch, n_restarts=n_restarts, raw_samples=raw_samples, warm_start=warm_start)
         self._prior = location_prior(prior, self.space) if prior is not None else None
         self._value_prior = ValuePrior(value_prior) if value_prior is not None else None
@@ -339,9 +353,12 @@ class ColaBO(BO):
 
     # -- initial design --------------------------------------------------------------------------
     def _initial_transform(self, U: np.ndarray) -> np.ndarray:
-        if self._prior is None or not self.init_from_prior:
+        take = prior_design_mask(self._sobol_drawn - U.shape[0], U.shape[0], self.prior_init_fraction)
+        if self._prior is None or not take.any():
             return U
-        return self._spec.snap(self._prior.sample(U, self.rng))
+        U = U.copy()
+        U[take] = self._spec.snap(self._prior.sample(U[take], self.rng))
+        return U
 
     # -- the weighted paths ----------------------------------------------------------------------
     def _candidates(self, rng: np.random.Generator) -> np.ndarray:
@@ -409,4 +426,4 @@ class ColaBO(BO):
 
 
 __all__ = ["ColaBO", "PathSampler", "ValuePrior", "WeightedLogEI", "belief_log_weights", "effective_sample_size",
-           "location_prior", "prior_path_minima", "systematic_resample", "take_paths"]
+           "location_prior", "prior_design_mask", "prior_path_minima", "systematic_resample", "take_paths"]
