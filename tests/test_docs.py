@@ -31,3 +31,14 @@ def test_every_row_names_a_registered_method_and_an_existing_page():
     for name, (_, page) in _rows().items():
         assert name in _BUILTIN, f"docs/methods/index.md lists unknown {name!r}"
         assert (DOCS / page).is_file(), f"{name}: {page} does not exist"
+
+
+def test_ci_runs_the_readme_test_command_exactly():
+    root = DOCS.parents[1]
+    readme = (root / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    assert len(blocks) >= 2, "the README opens with two set-up commands"
+    test_command = blocks[1].strip()
+    assert "pytest" in test_command
+    ci = [line for line in (root / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert ci[-1] == test_command
