@@ -188,8 +188,9 @@ def _parameters(obj) -> set[str]:
 def _optkit_table() -> dict:
     from optkit.problems.classical import PROBLEMS as classical
     from optkit.problems.constrained import PROBLEMS as constrained
+    from optkit.problems.ml import PROBLEMS as ml  # finite-sum problems, for the gradient methods
 
-    return {**classical, **constrained}
+    return {**classical, **constrained, **ml}
 
 
 def _optkit_factory(name: str):
@@ -197,7 +198,8 @@ def _optkit_factory(name: str):
 
 
 def optkit_problem_names() -> list[str]:
-    """The names of :mod:`optkit.problems`'s classical and constrained problems (black-box problems on a box)."""
+    """The names of :mod:`optkit.problems`'s classical and constrained problems (black-box problems on a box)
+    and of its finite-sum problems (:class:`~optkit.StochasticProblem`, for gradient methods)."""
     return sorted(_optkit_table())
 
 

@@ -259,20 +259,45 @@ def run_one(spec: RunSpec) -> dict:
         if row["error"] is None:
             row["status"] = res.status.name
         row["fun"] = _finite(res.fun)
+        best_so_far = res.best_so_far
+        if isinstance(problem, optkit.StochasticProblem):  # a gradient run: full losses, counted in oracle calls
+            best_so_far = full_loss_trace(problem, res)
         if row["f_opt"] is not None:
             if row["fun"] is not None:
                 row["gap"] = _finite(row["fun"] - row["f_opt"])
-            hits = evals_to_targets(res.best_so_far, row["f_opt"], targets)
+            hits = evals_to_targets(best_so_far, row["f_opt"], targets)
             row["evals_to_targets"] = hits
             row["evals_to_target"] = hits[targets.index(min(targets))]
             row["success"] = row["evals_to_target"] is not None
-        row.update(run_measures(res.best_so_far, row["f_opt"]))
+        row.update(run_measures(best_so_far, row["f_opt"]))
         obj = float(np.sum(res.history.seconds))
         row["objective_time"] = obj
         row["outside_box_fraction"] = outside_box_fraction(res.history.X, problem.space) if problem is not None else None
         if res.nfev:
             row["overhead_us_per_eval"] = max(wall - obj, 0.0) / res.nfev * 1e6
     return row
+
+
+def full_loss_trace(problem, res, points: int = 60) -> np.ndarray:
+    """Best full loss so far after each oracle call of a gradient run on a StochasticProblem.
+
+    A gradient run's history holds minibatch losses (one row per iteration, the iterate it started
+    from), which can lie below the optimum; targets must be judged on the full objective. It is
+    computed (uncounted: :meth:`StochasticProblem.objective`) at about ``points`` log-spaced
+    iterates and at the last one, each placed at the oracle calls spent to reach it (minibatches of
+    equal size), and carried forward in between.
+    """
+    X = np.asarray(res.history.X)
+    calls, n_it = int(res.nfev), X.shape[0]
+    if calls == 0 or n_it == 0:
+        return np.zeros(0)
+    trace = np.full(calls, np.inf)
+    for i in np.unique(np.geomspace(1, n_it, points).astype(int)):
+        if i < n_it:  # iterate i is reached after i of the n_it steps
+            trace[max(int(round(i * calls / n_it)) - 1, 0)] = problem.objective(X[i])
+    trace[0] = min(trace[0], problem.objective(X[0]))
+    trace[-1] = min(trace[-1], float(res.fun)) if np.isfinite(res.fun) else trace[-1]
+    return np.minimum.accumulate(trace)
 
 
 def outside_box_fraction(X, space) -> float | None:

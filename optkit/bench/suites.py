@@ -168,6 +168,19 @@ SUITES: dict[str, Suite] = {
         targets=(1e-1, 1e-2, 1e-3),
         peers=BO_PEERS,
     ),
+    "ml": Suite(
+        name="ml",
+        description="gradient methods x the finite-sum problems of optkit.problems.ml (logistic regression on breast "
+        "cancer, softmax on digits, least squares well and ill conditioned) x 3 seeds, budget 500*dim oracle calls "
+        "(examples through a gradient), targets 1e-2, 1e-4, 1e-6",
+        families=("first_order",),
+        functions=(),
+        problems=("logreg_breast_cancer", "softmax_digits", "least_squares", "least_squares_illcond"),
+        dims=(),
+        seeds=(0, 1, 2),
+        budget_per_dim=500,
+        targets=(1e-2, 1e-4, 1e-6),
+    ),
     "highdim": Suite(
         name="highdim",
         description="large-scale evolution strategies x sphere, ellipsoid, rosenbrock in d 100, 300, 1000 x 3 seeds, "
