@@ -137,6 +137,13 @@ class CMAES(PopulationOptimizer):
     tolflatfitness : int
         Stop after more than this many consecutive generations whose best value equals their
         75%-quantile (a flat objective).
+    device : {"auto", "cpu", "cuda"}
+        Where a generation's samples are mapped through ``m + sigma B D z``: ``"cpu"`` (numpy/BLAS);
+        ``"cuda"`` on a CUDA GPU through numba.cuda (:func:`optkit_native.cuda_population.transform_cuda`;
+        an error when none is visible); ``"auto"`` (default) on the GPU when one is visible and
+        ``popsize * d^2 >= 1e8`` (smaller products are faster on the CPU than a transfer). The
+        standard-normal draws always come from the optimizer's seeded generator, so a seed gives
+        the same run on either device up to floating-point rounding.
     seed : int, optional
 
     Attributes
@@ -170,16 +177,22 @@ class CMAES(PopulationOptimizer):
         "tolstagnation": [None, Interval(int, 0, None)],
         "tolconditioncov": [Interval(float, 1, None, closed="neither")],
         "tolflatfitness": [Interval(int, 0, None)],
+        "device": [Options({"auto", "cpu", "cuda"})],
     }
 
     def __init__(self, space, *, popsize=None, mu=None, x0=None, sigma0=None, active=True, restarts=None,
                  max_restarts=9, popsize_factor=2.0, tolx=1e-11, tolfun=1e-11, tolfunhist=1e-12,
-                 tolstagnation=None, tolconditioncov=1e14, tolflatfitness=1, seed=None):
+                 tolstagnation=None, tolconditioncov=1e14, tolflatfitness=1, device="auto", seed=None):
         super().__init__(space, seed=seed, popsize=popsize, mu=mu, x0=x0, sigma0=sigma0, active=active,
                          restarts=restarts, max_restarts=max_restarts, popsize_factor=popsize_factor, tolx=tolx,
                          tolfun=tolfun, tolfunhist=tolfunhist, tolstagnation=tolstagnation,
-                         tolconditioncov=tolconditioncov, tolflatfitness=tolflatfitness)
+                         tolconditioncov=tolconditioncov, tolflatfitness=tolflatfitness, device=device)
         d = self.dim
+        if device == "cuda":
+            from optkit_native._dispatch import cuda_available
+
+            if not cuda_available():
+                raise InvalidParameterError("CMAES: device='cuda' needs a CUDA GPU visible to numba; none is (use 'auto' or 'cpu')")
         self.lam_default_ = int(popsize or default_popsize(d))
         if mu is not None and mu > self.lam_default_:
             raise InvalidParameterError(
@@ -281,9 +294,24 @@ class CMAES(PopulationOptimizer):
         self._gens[:], self._drawn[:] = keep, drawn
 
     # -- generations ---------------------------------------------------------------------------
+    def _on_gpu(self) -> bool:
+        if self.device == "cpu":
+            return False
+        if self.device == "auto":
+            if self.popsize_ * self.dim**2 < 1e8:
+                return False
+            from optkit_native._dispatch import cuda_available
+
+            return cuda_available()
+        return True
+
     def _sample(self) -> np.ndarray:
         Zn = self.rng.standard_normal((self.popsize_, self.dim))
         self._drawn.append({"run": len(self.runs_) - 1, "gen": self.gen_, "Zn": Zn})
+        if self._on_gpu():
+            from optkit_native.cuda_population import transform_cuda
+
+            return transform_cuda(Zn, self.mean_, self.sigma_, A=self._BDt.T)
         return self.mean_ + self.sigma_ * (Zn @ self._BDt)
 
     def _tell(self, Z, y, C) -> None:

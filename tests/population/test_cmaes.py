@@ -233,3 +233,42 @@ def test_generations_asked_ahead_are_used():
 def test_bad_input_is_rejected(params, name):
     with pytest.raises(optkit.InvalidParameterError, match=repr(name)):
         CMAES(optkit.Box(-5, 5, dim=2), **params)
+
+
+def test_device_cuda_needs_a_gpu_and_auto_stays_on_the_cpu_for_small_problems():
+    from optkit_native._dispatch import cuda_available
+
+    box = optkit.Box(-5, 5, dim=4)
+    if not cuda_available():
+        with pytest.raises(optkit.InvalidParameterError, match="device='cuda'"):
+            optkit.make("cmaes", box, device="cuda")
+    with pytest.raises(optkit.InvalidParameterError, match="device"):
+        optkit.make("cmaes", box, device="gpu")
+    assert not optkit.make("cmaes", box, device="auto")._on_gpu()
+
+
+def test_device_cuda_samples_the_same_generations_under_the_simulator():
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    pytest.importorskip("numba")
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        import optkit
+        p = optkit.problems.bbob(10, dim=4, instance=1)
+        runs = []
+        for device in ("cpu", "cuda"):
+            opt = optkit.make("cmaes", p.space, seed=3, device=device)
+            assert opt._on_gpu() == (device == "cuda")
+            runs.append(opt.minimize(p, 120).history.X)
+        np.testing.assert_allclose(runs[1], runs[0], rtol=1e-9, atol=1e-12)
+        print("ok")
+        """
+    )
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "ok"
