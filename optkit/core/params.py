@@ -9,6 +9,7 @@ it satisfies any entry; ``None`` in the list allows ``None``). Messages read::
 
 from __future__ import annotations
 
+import abc
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -19,11 +20,12 @@ import numpy as np
 from optkit.core.errors import InvalidParameterError
 
 
-class Constraint:
+class Constraint(abc.ABC):
     """One admissible set of values. Subclasses implement ``ok`` and ``__str__``."""
 
-    def ok(self, value) -> bool:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def ok(self, value) -> bool:
+        """Whether ``value`` is admissible."""
 
     def invalid_example(self):
         """A value that violates this constraint (used by the conformance checks), or None."""

@@ -45,7 +45,7 @@ import optkit_native.population_kernels  # noqa: F401  (registers the kernels)
 from optkit.core.params import POINT, Interval
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer
-from optkit.population.pso import init_region
+from optkit.population.pso import init_region, swarm_collapsed
 from optkit_native import kernel
 
 
@@ -187,14 +187,7 @@ class CLPSO(PopulationOptimizer):
             self._refresh(int(i))
 
     def stop_reason(self) -> str | None:
-        if self.x_ is None:
-            return None
-        tol = self.tolx * self.width_
-        if float(np.abs(self.v_).max()) > tol:  # the cheap test first
-            return None
-        if max(float(np.ptp(self.x_, axis=0).max()), float(np.ptp(self.p_, axis=0).max())) <= tol:
-            return f"the swarm collapsed: positions, pbests and velocities within tolx * width = {tol:.3g}"
-        return None
+        return swarm_collapsed(self.x_, self.p_, self.v_, self.tolx * self.width_)
 
     # -- state ---------------------------------------------------------------------------------
     def _state(self) -> dict:

@@ -114,6 +114,16 @@ def init_region(opt, x0, sigma0) -> tuple[np.ndarray, np.ndarray, np.ndarray | N
     return np.maximum(lo, m - 2 * s), np.minimum(hi, m + 2 * s), m
 
 
+def swarm_collapsed(x, p, v, tol: float) -> str | None:
+    """The stop message when positions ``x``, best positions ``p`` and velocities ``v`` all lie
+    within ``tol`` (per coordinate), else None; None before the first generation (``x`` None)."""
+    if x is None or float(np.abs(v).max()) > tol:  # the cheap test first
+        return None
+    if max(float(np.ptp(x, axis=0).max()), float(np.ptp(p, axis=0).max())) <= tol:
+        return f"the swarm collapsed: positions, best positions and velocities within tolx * width = {tol:.3g}"
+    return None
+
+
 @register("pso", family="population")
 class PSO(PopulationOptimizer):
     """Standard Particle Swarm Optimisation 2011 (SPSO-2011).
@@ -218,14 +228,7 @@ class PSO(PopulationOptimizer):
         self.best_ = min(best, self.best_)
 
     def stop_reason(self) -> str | None:
-        if self.x_ is None:
-            return None
-        tol = self.tolx * self.width_
-        if float(np.abs(self.v_).max()) > tol:  # the cheap test first
-            return None
-        if max(float(np.ptp(self.x_, axis=0).max()), float(np.ptp(self.p_, axis=0).max())) <= tol:
-            return f"the swarm collapsed: positions, best positions and velocities within tolx * width = {tol:.3g}"
-        return None
+        return swarm_collapsed(self.x_, self.p_, self.v_, self.tolx * self.width_)
 
     # -- state ---------------------------------------------------------------------------------
     def _state(self) -> dict:
