@@ -41,7 +41,18 @@ import math
 import numpy as np
 
 from optkit.core.errors import InvalidParameterError
+from optkit.core.params import POINT, Interval
 
+#: hyperparameter constraints shared by the evolution strategies of this family (popsize, mu, x0,
+#: sigma0 and the tolx/tolfun stops); each method adds its own
+ES_PARAMETERS: dict = {
+    "popsize": [None, Interval(int, 2, None)],
+    "mu": [None, Interval(int, 1, None)],
+    "x0": [None, POINT],
+    "sigma0": [None, Interval(float, 0, None, closed="neither")],
+    "tolx": [Interval(float, 0, None)],
+    "tolfun": [Interval(float, 0, None)],
+}
 
 def log_weights(lam: int, mu: int) -> tuple[np.ndarray, float]:
     """Positive weights ``w_i ∝ ln(mu + 1/2) - ln i`` (i = 1..mu), summing to 1, and mu_eff = 1/sum w^2.

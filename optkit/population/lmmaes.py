@@ -37,10 +37,10 @@ import math
 import numpy as np
 from scipy.linalg import lapack
 
-from optkit.core.params import POINT, Interval
+from optkit.core.params import Interval
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer, default_popsize
-from optkit.population._es_common import FunTolerance, check_mu, log_weights, penalize_bounds
+from optkit.population._es_common import ES_PARAMETERS, FunTolerance, check_mu, log_weights, penalize_bounds
 
 #: stop when sigma * max std has grown by this factor over sigma0 (a diverging run)
 _TOLUPSIGMA = 1e20
@@ -139,13 +139,8 @@ class LMMAES(PopulationOptimizer):
     """
 
     _parameter_constraints = {
-        "popsize": [None, Interval(int, 2, None)],
-        "mu": [None, Interval(int, 1, None)],
+        **ES_PARAMETERS,
         "n_vectors": [None, Interval(int, 1, None)],
-        "x0": [None, POINT],
-        "sigma0": [None, Interval(float, 0, None, closed="neither")],
-        "tolx": [Interval(float, 0, None)],
-        "tolfun": [Interval(float, 0, None)],
     }
 
     def __init__(self, space, *, popsize=None, mu=None, n_vectors=None, x0=None, sigma0=None, tolx=1e-11,

@@ -37,10 +37,10 @@ import math
 import numpy as np
 
 import optkit_native.population_kernels  # noqa: F401  (registers the kernels)
-from optkit.core.params import POINT, Interval
+from optkit.core.params import Interval
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer, default_popsize
-from optkit.population._es_common import FunTolerance, check_mu, log_weights, penalize_bounds
+from optkit.population._es_common import ES_PARAMETERS, FunTolerance, check_mu, log_weights, penalize_bounds
 from optkit_native import kernel
 
 _TOLUPSIGMA = 1e20
@@ -91,14 +91,9 @@ class MMES(PopulationOptimizer):
     """
 
     _parameter_constraints = {
-        "popsize": [None, Interval(int, 2, None)],
-        "mu": [None, Interval(int, 1, None)],
+        **ES_PARAMETERS,
         "n_paths": [None, Interval(int, 1, None)],
         "mixing": [Interval(int, 1, None)],
-        "x0": [None, POINT],
-        "sigma0": [None, Interval(float, 0, None, closed="neither")],
-        "tolx": [Interval(float, 0, None)],
-        "tolfun": [Interval(float, 0, None)],
     }
 
     def __init__(self, space, *, popsize=None, mu=None, n_paths=None, mixing=4, x0=None, sigma0=None, tolx=1e-11,

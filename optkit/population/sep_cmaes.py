@@ -28,10 +28,10 @@ import math
 
 import numpy as np
 
-from optkit.core.params import POINT, Interval
+from optkit.core.params import Interval
 from optkit.core.registry import register
 from optkit.population._base import PopulationOptimizer, default_popsize
-from optkit.population._es_common import FunTolerance, check_mu, chi_mean, log_weights, penalize_bounds
+from optkit.population._es_common import ES_PARAMETERS, FunTolerance, check_mu, chi_mean, log_weights, penalize_bounds
 
 #: stop when sigma * max std has grown by this factor over sigma0 (a diverging run)
 _TOLUPSIGMA = 1e20
@@ -80,12 +80,7 @@ class SepCMAES(PopulationOptimizer):
     """
 
     _parameter_constraints = {
-        "popsize": [None, Interval(int, 2, None)],
-        "mu": [None, Interval(int, 1, None)],
-        "x0": [None, POINT],
-        "sigma0": [None, Interval(float, 0, None, closed="neither")],
-        "tolx": [Interval(float, 0, None)],
-        "tolfun": [Interval(float, 0, None)],
+        **ES_PARAMETERS,
         "tolconditioncov": [Interval(float, 1, None, closed="neither")],
     }
 
