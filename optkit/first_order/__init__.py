@@ -1,7 +1,7 @@
 """Gradient methods on a :class:`~optkit.StochasticProblem`: SGD and adaptive baselines, Polyak step sizes.
 
 Every method is a registered :class:`~optkit.Optimizer` (family ``"first_order"``) built from the
-composable pieces of :mod:`optkit.first_order.transforms` by the layer in :mod:`optkit.first_order._base`.
+composable pieces of :mod:`optkit.core.transforms` by the layer in :mod:`optkit.core.gradient`.
 
 >>> import optkit
 >>> p = optkit.problems.get("least_squares", 5)

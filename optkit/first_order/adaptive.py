@@ -17,10 +17,10 @@ Updates (``g`` the minibatch gradient, ``t`` the step count from 1, elementwise 
 
 from __future__ import annotations
 
+from optkit.core import transforms as tx
+from optkit.core.gradient import COMMON_CONSTRAINTS, POSITIVE, UNIT, GradientOptimizer
 from optkit.core.params import BOOL, Interval
 from optkit.core.registry import register
-from optkit.first_order import transforms as tx
-from optkit.first_order._base import COMMON_CONSTRAINTS, POSITIVE, UNIT, GradientOptimizer
 
 _NONNEG = Interval(float, 0, None)
 

@@ -30,10 +30,10 @@ with ``c = 1`` (the projection; the authors' code) by default, and ``D_t`` one o
 
 from __future__ import annotations
 
+from optkit.core import transforms as tx
+from optkit.core.gradient import COMMON_CONSTRAINTS, POSITIVE, UNIT, GradientOptimizer
 from optkit.core.params import Interval, Options
 from optkit.core.registry import register
-from optkit.first_order import transforms as tx
-from optkit.first_order._base import COMMON_CONSTRAINTS, POSITIVE, UNIT, GradientOptimizer
 
 _REAL = Interval(float, None, None)
 

@@ -13,11 +13,11 @@ this form of Nesterov's momentum.
 
 from __future__ import annotations
 
+from optkit.core import transforms as tx
 from optkit.core.errors import InvalidParameterError
+from optkit.core.gradient import COMMON_CONSTRAINTS, POSITIVE, UNIT, GradientOptimizer
 from optkit.core.params import BOOL, Interval
 from optkit.core.registry import register
-from optkit.first_order import transforms as tx
-from optkit.first_order._base import COMMON_CONSTRAINTS, POSITIVE, UNIT, GradientOptimizer
 
 
 @register("sgd", family="first_order")

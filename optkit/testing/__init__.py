@@ -232,7 +232,7 @@ def _checks_for(name: str) -> list[Callable[[str], None]]:
 
     if _BUILTIN.get(name, "").startswith(("optkit.bayesopt.", "optkit.rl.")):  # torch families: no import at collection
         return _CHECKS
-    from optkit.first_order._base import GradientOptimizer
+    from optkit.core.gradient import GradientOptimizer
     from optkit.testing._gradient import GRADIENT_CHECKS
 
     if not issubclass(get(name), GradientOptimizer):

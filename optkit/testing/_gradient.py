@@ -1,4 +1,4 @@
-"""Conformance checks for gradient methods (subclasses of ``optkit.first_order._base.GradientOptimizer``).
+"""Conformance checks for gradient methods (subclasses of ``optkit.core.gradient.GradientOptimizer``).
 
 They replace the ask/tell checks, which cannot apply (a gradient method needs gradients, not values):
 the same contract, stated for ``minimize(StochasticProblem, budget)``. Each takes a registry name.

@@ -5,9 +5,9 @@ import pytest
 from lsq_tiny import lsq_grad
 
 import optkit
+from optkit.core import transforms as tx
+from optkit.core.gradient import COMMON_CONSTRAINTS, GradientOptimizer
 from optkit.core.serialize import dumps, loads
-from optkit.first_order import transforms as tx
-from optkit.first_order._base import COMMON_CONSTRAINTS, GradientOptimizer
 
 
 def _ctx(w, g, loss=1.0, step=0, seed=0, hvp=None):

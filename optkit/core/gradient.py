@@ -1,9 +1,9 @@
-"""The gradient family's one layer: :class:`GradientOptimizer`, an :class:`~optkit.Optimizer` that
-runs on a :class:`~optkit.StochasticProblem`.
+"""The layer every gradient family shares (first_order, second_order, privacy, ...):
+:class:`GradientOptimizer`, an :class:`~optkit.Optimizer` that runs on a :class:`~optkit.StochasticProblem`.
 
 A method subclasses it and implements
 
-* ``_build() -> Transform``: its update as a chain of :mod:`optkit.first_order.transforms` pieces,
+* ``_build() -> Transform``: its update as a chain of :mod:`optkit.core.transforms` pieces,
   built from its hyperparameters (the chain's last piece produces the increment ``w <- w + u``);
 
 and optionally
@@ -41,7 +41,7 @@ from optkit.core.params import Interval, Options, validate
 from optkit.core.result import History, Status, make_result
 from optkit.core.space import Box
 from optkit.core.stochastic import BatchSampler, HVPUnavailableError, StochasticProblem
-from optkit.first_order.transforms import Context, Transform
+from optkit.core.transforms import Context, Transform
 
 #: the hyperparameters every gradient method has (merged into each method's table)
 COMMON_CONSTRAINTS: dict = {
