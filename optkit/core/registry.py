@@ -48,6 +48,12 @@ _BUILTIN: dict[str, str] = {
     "coxbo": "optkit.bayesopt.coxbo:CoxBO",
     "config": "optkit.bayesopt.config:CONFIG",
     "colabo": "optkit.bayesopt.colabo:ColaBO",
+    "zo-sgd": "optkit.zeroth_order.zo_sgd:ZOSGD",
+    "zo-signsgd": "optkit.zeroth_order.zo_sgd:ZOSignSGD",
+    "zo-adam": "optkit.zeroth_order.zo_sgd:ZOAdam",
+    "zo-saddle": "optkit.zeroth_order.saddle:ZOSaddle",
+    "frank-wolfe": "optkit.zeroth_order.frank_wolfe:FrankWolfe",
+    "zo-frank-wolfe": "optkit.zeroth_order.zo_frank_wolfe:ZOFrankWolfe",
     "cqr": "optkit.bayesopt.cqr:CQR",
 }
 
