@@ -13,6 +13,9 @@ Updates (``g`` the minibatch gradient, ``t`` the step count from 1, elementwise 
   ``w <- w - lr m``.
 * **Lion** (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"):
   ``d = sign(b1 m + (1-b1) g)``; ``w <- w - lr (d + weight_decay w)``; ``m <- b2 m + (1-b2) g``.
+
+``cautious=True`` on AdamW and Lion applies the Cautious mask (Liang et al. 2024) to the direction
+before the decay: see :mod:`optkit.first_order.cautious`.
 """
 
 from __future__ import annotations
@@ -21,8 +24,14 @@ from optkit.core import transforms as tx
 from optkit.core.gradient import COMMON_CONSTRAINTS, POSITIVE, UNIT, GradientOptimizer
 from optkit.core.params import BOOL, Interval
 from optkit.core.registry import register
+from optkit.first_order.cautious import cautious_mask
 
 _NONNEG = Interval(float, 0, None)
+
+
+def _cautious(on: bool) -> list:
+    """The Cautious mask (optkit.first_order.cautious) as an optional chain piece."""
+    return [cautious_mask()] if on else []
 
 
 def _common(**extra) -> dict:
@@ -47,18 +56,19 @@ class Adam(GradientOptimizer):
 
 @register("adamw", family="first_order")
 class AdamW(GradientOptimizer):
-    """Adam with decoupled weight decay."""
+    """Adam with decoupled weight decay; C-AdamW with ``cautious=True``."""
 
-    _parameter_constraints = _common(b1=[UNIT], b2=[UNIT], eps=[_NONNEG], weight_decay=[_NONNEG])
+    _parameter_constraints = _common(b1=[UNIT], b2=[UNIT], eps=[_NONNEG], weight_decay=[_NONNEG], cautious=[BOOL])
 
     def __init__(self, space, *, lr: float = 1e-3, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.01, batch_size: int | None = 32, sampling: str = "shuffle", seed=None):
-        super().__init__(space, lr=lr, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, batch_size=batch_size,
-                         sampling=sampling, seed=seed)
+                 weight_decay: float = 0.01, cautious: bool = False, batch_size: int | None = 32,
+                 sampling: str = "shuffle", seed=None):
+        super().__init__(space, lr=lr, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, cautious=cautious,
+                         batch_size=batch_size, sampling=sampling, seed=seed)
 
     def _build(self) -> tx.Transform:
-        return tx.chain(tx.scale_by_adam(self.b1, self.b2, self.eps), tx.add_decayed_weights(self.weight_decay),
-                        tx.scale_by_learning_rate(self.lr))
+        return tx.chain(tx.scale_by_adam(self.b1, self.b2, self.eps), *_cautious(self.cautious),
+                        tx.add_decayed_weights(self.weight_decay), tx.scale_by_learning_rate(self.lr))
 
 
 @register("adagrad", family="first_order")
@@ -94,15 +104,16 @@ class RMSProp(GradientOptimizer):
 
 @register("lion", family="first_order")
 class Lion(GradientOptimizer):
-    """Lion: the sign of an interpolated momentum, with decoupled weight decay (paper defaults)."""
+    """Lion: the sign of an interpolated momentum, with decoupled weight decay (paper defaults); C-Lion with
+    ``cautious=True``."""
 
-    _parameter_constraints = _common(b1=[UNIT], b2=[UNIT], weight_decay=[_NONNEG])
+    _parameter_constraints = _common(b1=[UNIT], b2=[UNIT], weight_decay=[_NONNEG], cautious=[BOOL])
 
     def __init__(self, space, *, lr: float = 1e-4, b1: float = 0.9, b2: float = 0.99, weight_decay: float = 0.0,
-                 batch_size: int | None = 32, sampling: str = "shuffle", seed=None):
-        super().__init__(space, lr=lr, b1=b1, b2=b2, weight_decay=weight_decay, batch_size=batch_size,
-                         sampling=sampling, seed=seed)
+                 cautious: bool = False, batch_size: int | None = 32, sampling: str = "shuffle", seed=None):
+        super().__init__(space, lr=lr, b1=b1, b2=b2, weight_decay=weight_decay, cautious=cautious,
+                         batch_size=batch_size, sampling=sampling, seed=seed)
 
     def _build(self) -> tx.Transform:
-        return tx.chain(tx.scale_by_lion(self.b1, self.b2), tx.add_decayed_weights(self.weight_decay),
-                        tx.scale_by_learning_rate(self.lr))
+        return tx.chain(tx.scale_by_lion(self.b1, self.b2), *_cautious(self.cautious),
+                        tx.add_decayed_weights(self.weight_decay), tx.scale_by_learning_rate(self.lr))
