@@ -235,6 +235,10 @@ def _checks_for(name: str) -> list[Callable[[str], None]]:
     from optkit.core.gradient import GradientOptimizer
     from optkit.testing._gradient import GRADIENT_CHECKS
 
+    if get(name).family == "bilevel":  # bilevel methods run on a BilevelProblem: optkit.testing._bilevel
+        from optkit.testing._bilevel import BILEVEL_CHECKS
+
+        return [check_default_constructible, check_invalid_hyperparameters, *BILEVEL_CHECKS]
     if not issubclass(get(name), GradientOptimizer):
         return _CHECKS
     return [check_default_constructible, check_invalid_hyperparameters, *GRADIENT_CHECKS, check_convergence]
