@@ -29,11 +29,13 @@ def minimize(
 
     Parameters
     ----------
-    fun : callable, Problem or StochasticProblem
+    fun : callable, Problem, StochasticProblem or another problem type
         The objective ``fun(x) -> float`` (or a ready :class:`~optkit.Problem`, then ``bounds``,
         ``space``, ``constraints``, ``vectorized``, ``maximize`` and ``on_error`` must be left out).
         A :class:`~optkit.StochasticProblem` runs a gradient method (``method="sgd"``, ``"adam"``,
-        ``"sps"``, ...) with ``budget`` counted in oracle calls.
+        ``"sps"``, ...) with ``budget`` counted in oracle calls. The other problem types (an
+        ``optkit.bilevel.BilevelProblem``, an ``optkit.bayesopt.PointEventProblem``) run the methods
+        made for them (``method="bilevel-implicit"``, ``"coxbo"``, ...).
     bounds : sequence of (low, high), optional
         The box, as in scipy; or pass ``space`` (a Box, a SearchSpace or a dict of dimensions).
     method : str
@@ -64,7 +66,9 @@ def minimize(
     """
     from optkit.core.stochastic import StochasticProblem
 
-    if isinstance(fun, (Problem, StochasticProblem)):
+    # a problem type of a family (BilevelProblem, PointEventProblem): an object with a space that is not an objective
+    other_type = not isinstance(fun, (Problem, StochasticProblem)) and not callable(fun) and hasattr(fun, "space")
+    if isinstance(fun, (Problem, StochasticProblem)) or other_type:
         given = [k for k, v in dict(bounds=bounds, space=space, constraints=constraints).items() if v is not None]
         given += [k for k, v in dict(vectorized=vectorized, maximize=maximize).items() if v]
         if on_error != "raise":
@@ -72,6 +76,10 @@ def minimize(
         if given:
             raise InvalidParameterError(f"minimize: {', '.join(given)} must not be given with a Problem (they are part of it)")
         problem = fun
+        if other_type and method == "cmaes":
+            raise InvalidParameterError(
+                f"minimize: a {type(fun).__name__} needs a method made for it; give 'method' (e.g. 'bilevel-implicit', "
+                "'bilevel-penalty' for a BilevelProblem; 'coxbo' for a PointEventProblem)")
         if isinstance(fun, StochasticProblem) and method == "cmaes":
             raise InvalidParameterError(
                 "minimize: a StochasticProblem needs a gradient method; give 'method' (e.g. 'sgd', 'adam', 'sps', "

@@ -16,7 +16,7 @@ import importlib
 from optkit.core.errors import UnknownNameError, suggest
 from optkit.problems.bbob import BBOB_FUNCTIONS, BBOBFunction, bbob
 
-_MODULES = ("optkit.problems.classical", "optkit.problems.constrained", "optkit.problems.ml")
+_MODULES = ("optkit.problems.classical", "optkit.problems.constrained", "optkit.problems.ml", "optkit.problems.zo")
 
 
 def _table() -> dict:
