@@ -137,11 +137,21 @@ class Optimizer(abc.ABC):
         exact = _key_index(self.dim) is None
         chosen: list[tuple[bytes, int]] = []
         used: dict[bytes, set[int]] = {}
+        by_bytes: dict[bytes, dict[bytes, list[int]]] = {}  # full-row index of a crowded bucket, built on demand
         for i, x in enumerate(X):
             k = _key(x)
             rows = self._pending_x.get(k, ())
             taken = used.setdefault(k, set())
-            j = next((j for j in range(len(rows)) if j not in taken and (exact or np.array_equal(rows[j], x))), None)
+            j = None
+            if not exact and len(rows) > 8:  # many rows share the short key (e.g. one coordinate perturbed each)
+                if k not in by_bytes:
+                    by_bytes[k] = {}
+                    for jj, r in enumerate(rows):
+                        by_bytes[k].setdefault(np.asarray(r, dtype=np.float64).tobytes(), []).append(jj)
+                hits = by_bytes[k].get(np.asarray(x, dtype=np.float64).tobytes(), ())
+                j = next((jj for jj in hits if jj not in taken), None)
+            if j is None:
+                j = next((j for j in range(len(rows)) if j not in taken and (exact or np.array_equal(rows[j], x))), None)
             if j is None:
                 raise StateError(
                     f"{owner}: point {i} ({X[i].tolist()!r:.80}) was never asked, or was told already; "
