@@ -170,6 +170,7 @@ class BilevelOptimizer(Optimizer):
             self._init_run(problem)
         history = History(self.dim, 0)
         start = problem.calls
+        self._counts0 = dict(problem.counts)  # oracle_counts reports this run's calls, like nfev
         status, message, nit = Status.BUDGET_EXHAUSTED, f"used the budget of {budget} oracle calls", 0
         bar = None
         if progress:
@@ -227,7 +228,8 @@ class BilevelOptimizer(Optimizer):
         else:
             fun = float("nan")
         calls = problem.calls - start
-        res.update(x=x, y=self._lower_for_monitor().copy(), fun=fun, nfev=calls, oracle_counts=dict(problem.counts),
+        res.update(x=x, y=self._lower_for_monitor().copy(), fun=fun, nfev=calls,
+                   oracle_counts={k: v - self._counts0.get(k, 0) for k, v in problem.counts.items()},
                    **self.result_extras())
         if status != Status.FAILED and not np.isfinite(fun):
             res.update(status=Status.FAILED, success=False, message=message + f"; the final upper objective is {fun!r}")

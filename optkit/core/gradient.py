@@ -132,6 +132,7 @@ class GradientOptimizer(Optimizer):
             self._opt_state = self._transform.init(self._w.copy())
         history = History(self.dim, 0)
         start = problem.calls
+        self._counts0 = dict(problem.counts)  # oracle_counts reports this run's calls, like nfev
         w, status, message, nit = self._w, Status.BUDGET_EXHAUSTED, f"used the budget of {budget} oracle calls", 0
         bar = _bar(budget, progress)
         t0 = time.perf_counter()
@@ -225,7 +226,7 @@ class GradientOptimizer(Optimizer):
         fun = problem.objective(w) if np.all(np.isfinite(w)) else float("nan")
         calls = problem.calls - start
         res.update(x=w.copy(), fun=fun, nfev=calls, epochs=calls / problem.n_examples,
-                   oracle_counts=dict(problem.counts))
+                   oracle_counts={k: v - self._counts0.get(k, 0) for k, v in problem.counts.items()})
         if status != Status.FAILED and not np.isfinite(fun):
             res.update(status=Status.FAILED, success=False, message=message + f"; the final loss is {fun!r}")
         return res

@@ -135,3 +135,14 @@ def test_non_convex_mlp_trains():
         p = optkit.problems.get("mlp_digits")
         res = optkit.make(name, p.space, seed=0, **kw).minimize(p, 3 * p.n_examples)
         assert res.fun < 0.15 * p.objective(p.w0), (name, res.fun)
+
+
+def test_oracle_counts_are_per_run_like_nfev():
+    import optkit
+
+    p = optkit.problems.get("least_squares", 5)
+    opt = optkit.make("sgd", p.space, seed=0, lr=0.1)
+    first = opt.minimize(p, budget=320)
+    second = opt.minimize(p, budget=320)  # continues on the same problem object, whose counters keep the total
+    for res in (first, second):
+        assert sum(res.oracle_counts.values()) == res.nfev == 320
