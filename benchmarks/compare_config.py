@@ -19,7 +19,10 @@ Methods, all in this process, one after the other:
   posterior mean among points believed feasible);
 * ``bo``: ``method="bo"`` (log EI times the probability of feasibility, Gardner et al. 2014);
 * ``optuna-tpe``: ``TPESampler(constraints_func=...)``; ``optuna-gp``: ``GPSampler(
-  deterministic_objective=True, constraints_func=...)``.
+  deterministic_objective=True, constraints_func=...)``;
+* ``botorch``: a plain BoTorch loop written here: a ``ModelListGP`` of one ``SingleTaskGP`` per outcome,
+  ``qLogExpectedImprovement`` with the constraints (sigmoid feasibility weights on the samples),
+  ``optimize_acqf`` with 10 restarts and 512 raw samples.
 
 Run::
 
@@ -98,12 +101,61 @@ def run_optuna(kind, problem, budget, seed):
     return (np.array([t.value for t in study.trials]), np.array([t.user_attrs["c"] for t in study.trials]), False)
 
 
+def run_botorch(problem, budget, seed):
+    """The plain BoTorch constrained loop: one SingleTaskGP per outcome (objective and each constraint),
+    qLogEI with the constraints as sigmoid-weighted feasibility on the samples, Sobol start."""
+    import torch
+    from botorch.acquisition.logei import qLogExpectedImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import ModelListGP, SingleTaskGP
+    from botorch.models.transforms import Normalize, Standardize
+    from botorch.optim import optimize_acqf
+    from gpytorch.mlls import SumMarginalLogLikelihood
+    from scipy.stats import qmc
+
+    torch.set_num_threads(1)
+    d = problem.dim
+    lo, hi = problem.space.lower, problem.space.upper
+    n_init = max(5, min(2 * d, 20))
+    X = lo + qmc.Sobol(d, scramble=True, rng=np.random.default_rng(seed)).random(n_init) * (hi - lo)
+    ys = list(problem.evaluate(X))
+    Cs = list(problem.evaluate_constraints(X))
+    tb = torch.tensor(np.stack([lo, hi]), dtype=torch.float64)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        while len(ys) < budget:
+            Xt = torch.tensor(X, dtype=torch.float64)
+            Y = np.column_stack([-np.asarray(ys), np.asarray(Cs)])  # objective maximized; constraints c <= 0
+            models = [SingleTaskGP(Xt, torch.tensor(Y[:, [j]]), input_transform=Normalize(d, bounds=tb),
+                                   outcome_transform=Standardize(1)) for j in range(Y.shape[1])]
+            model = ModelListGP(*models)
+            fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
+            feas = np.all(np.asarray(Cs) <= 0, axis=1)
+            best = float(Y[feas, 0].max()) if feas.any() else float(Y[:, 0].min())
+            cons = [lambda Z, j=j: Z[..., j] for j in range(1, Y.shape[1])]
+            acq = qLogExpectedImprovement(model, best_f=best, constraints=cons,
+                                          objective=None if not cons else _first_output())
+            cand, _ = optimize_acqf(acq, bounds=tb, q=1, num_restarts=10, raw_samples=512)
+            x = cand.detach().numpy()[:1]
+            X = np.vstack([X, x])
+            ys.append(float(problem.evaluate(x)[0]))
+            Cs.append(problem.evaluate_constraints(x)[0])
+    return np.array(ys), np.array(Cs), False
+
+
+def _first_output():
+    from botorch.acquisition.objective import GenericMCObjective
+
+    return GenericMCObjective(lambda Z, X=None: Z[..., 0])
+
+
 METHODS = {
     "config": lambda p, n, s: run_optkit("config", p, n, s, exploit_every=0),
     "config-x5": lambda p, n, s: run_optkit("config", p, n, s, exploit_every=5),
     "bo": lambda p, n, s: run_optkit("bo", p, n, s),
     "optuna-tpe": lambda p, n, s: run_optuna("tpe", p, n, s),
     "optuna-gp": lambda p, n, s: run_optuna("gp", p, n, s),
+    "botorch": run_botorch,
 }
 
 
