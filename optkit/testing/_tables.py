@@ -11,7 +11,7 @@ FAST_PARAMS: dict[str, dict] = {
     "pibo": {"n_restarts": 3, "raw_samples": 256, "mc_samples": 32},
     "config": {"n_restarts": 3, "raw_samples": 256},
     "cqr": {"n_estimators": 20, "learning_rate": 0.3, "n_candidates": 500},
-    "colabo": {"n_restarts": 3, "raw_samples": 256, "mc_samples": 32, "n_paths": 256, "n_candidates": 256},
+    "colabo": {"n_restarts": 3, "raw_samples": 256, "mc_samples": 32, "n_paths": 256, "n_candidates": 256, "n_features": 1024},
 }
 
 #: (registry name, check name) -> why the check does not apply
