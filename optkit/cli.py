@@ -123,13 +123,15 @@ def _parser() -> argparse.ArgumentParser:
     lp = sub.add_parser("list", help="list the registered optimizers", description="List the registered optimizers.")
     lp.add_argument("--family", help="only this family (sampling, local, population, ...)")
     lp.add_argument("--peers", action="store_true", help="list the peer adapters (other libraries' optimizers) instead")
+    lp.add_argument("--rl", action="store_true", help="list the policy-optimization presets (optkit.rl, needs torch) instead")
 
     suites = "\n".join(f"  {s.name:<9} {s.description}" for s in SUITES.values())
     bp = sub.add_parser(
         "bench",
         help="benchmark methods on COCO's BBOB functions",
         description="Run methods on COCO's BBOB functions (seed s on instance s+1), store every run, print a report.",
-        epilog=f"suites:\n{suites}",
+        epilog=f"suites:\n{suites}\n\nthe policy-optimization testbed: optkit bench rl --task addition --methods grpo,dapo "
+        "--seeds 5 (optkit bench rl --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     bp.add_argument("--suite", help=f"the grid to start from: {', '.join(SUITES)} (default quick, or none with "
@@ -184,6 +186,13 @@ def _cmd_list(args) -> int:
     import optkit
     from optkit.bench.report import format_table
 
+    if args.rl:
+        try:
+            from optkit.rl.runner import preset_records
+        except ImportError as exc:
+            return _error("list", f"--rl needs torch: pip install 'optkit[rl]' ({exc})")
+        print(format_table([(k, k, "text") for k in ("name", "kind", "needs", "paper")], preset_records()))
+        return 0
     if args.peers:
         from optkit.bench.peers import PEERS, install_hint, missing_packages, package_version
 
@@ -442,6 +451,12 @@ def _cmd_export(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``optkit`` command with ``argv`` (``sys.argv[1:]`` by default); returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["bench", "rl"]:  # the RL testbed's comparison runner has its own options
+        try:
+            from optkit.rl.runner import main as rl_main
+        except ImportError as exc:
+            return _error("bench rl", f"needs torch: pip install 'optkit[rl]' ({exc})")
+        return rl_main(argv[2:])
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse's usage errors (2), --help and --version (0)
