@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 
 from optkit.core.errors import InvalidParameterError, StateError
-from optkit.core.optimizer import Optimizer
+from optkit.core.optimizer import LoopOnly, Optimizer
 from optkit.core.params import Interval, Options, validate
 from optkit.core.result import History, Status, make_result
 from optkit.core.space import Box
@@ -41,7 +41,7 @@ COMMON_CONSTRAINTS: dict = {
 }
 
 
-class BilevelOptimizer(Optimizer):
+class BilevelOptimizer(LoopOnly, Optimizer):
     """Base of the bilevel methods (see the module docstring)."""
 
     family = "bilevel"
@@ -97,29 +97,7 @@ class BilevelOptimizer(Optimizer):
         b = self.upper_batch_size if level == "upper" else self.batch_size
         return n if b is None else min(b, n)
 
-    # -- ask/tell: not for bilevel methods -----------------------------------------------------
-    @property
-    def batch_size(self) -> int | None:
-        """The lower-level minibatch size (a hyperparameter here; None = the full batch)."""
-        return self._batch_size
-
-    @batch_size.setter
-    def batch_size(self, value) -> None:
-        self._batch_size = value
-
-    def ask(self, n=None):
-        raise StateError(
-            f"{type(self).__name__} is a bilevel method: it is not driven by ask/tell with values alone; run it with "
-            "minimize(BilevelProblem, budget)"
-        )
-
-    def tell(self, X, y, constraints=None):
-        self.ask()
-
-    _ask = ask
-
-    def _tell(self, Z, y, C):
-        self.ask()
+    _loop_kind, _loop_call = "bilevel method", "minimize(BilevelProblem, budget)"  # ask/tell refused (LoopOnly)
 
     # -- the loop ------------------------------------------------------------------------------
     def minimize(self, problem, budget: int, *, callback=None, progress: bool = False, journal=None, executor=None):

@@ -36,7 +36,7 @@ from typing import ClassVar
 import numpy as np
 
 from optkit.core.errors import InvalidParameterError, StateError
-from optkit.core.optimizer import Optimizer
+from optkit.core.optimizer import LoopOnly, Optimizer
 from optkit.core.params import Interval, Options, validate
 from optkit.core.result import History, Status, make_result
 from optkit.core.space import Box
@@ -52,7 +52,7 @@ POSITIVE = Interval(float, 0, None, closed="neither")
 UNIT = Interval(float, 0, 1, closed="left")
 
 
-class GradientOptimizer(Optimizer):
+class GradientOptimizer(LoopOnly, Optimizer):
     """Base of the gradient methods (see the module docstring)."""
 
     family = "first_order"
@@ -88,30 +88,6 @@ class GradientOptimizer(Optimizer):
     def _oracle(self, problem: StochasticProblem, w: np.ndarray, idx) -> tuple[float, np.ndarray, np.ndarray]:
         loss, g = problem.loss_and_grad(w, idx)
         return loss, g, g
-
-    # -- ask/tell: not for gradient methods ----------------------------------------------------
-    @property
-    def batch_size(self) -> int | None:
-        """The minibatch size (a hyperparameter here; None = the full batch)."""
-        return self._batch_size
-
-    @batch_size.setter
-    def batch_size(self, value) -> None:
-        self._batch_size = value
-
-    def ask(self, n=None):
-        raise StateError(
-            f"{type(self).__name__} is a gradient method: it is not driven by ask/tell with values alone; "
-            "run it with minimize(StochasticProblem, budget)"
-        )
-
-    def tell(self, X, y, constraints=None):
-        self.ask()
-
-    _ask = ask
-
-    def _tell(self, Z, y, C):
-        self.ask()
 
     # -- the loop ------------------------------------------------------------------------------
     def minimize(self, problem, budget: int, *, callback=None, progress: bool = False, journal=None, executor=None):

@@ -295,3 +295,34 @@ def _same(a, b) -> bool:
         return bool(a == b) and type(a) is type(b)
     except Exception:
         return a is b
+
+
+class LoopOnly:
+    """Mixin (put before :class:`Optimizer` in the bases) for methods that run only through their own
+    ``minimize`` on a richer problem type (gradient methods on a StochasticProblem, bilevel methods on
+    a BilevelProblem): ``ask``/``tell`` raise a :class:`StateError` that says how to run them, and
+    ``batch_size`` is an ordinary hyperparameter (the minibatch size, None for the full batch)."""
+
+    #: how the error names the method's kind and the call that runs it
+    _loop_kind: str = "gradient method"
+    _loop_call: str = "minimize(StochasticProblem, budget)"
+
+    @property
+    def batch_size(self) -> int | None:
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, value) -> None:
+        self._batch_size = value
+
+    def ask(self, n=None):
+        raise StateError(f"{type(self).__name__} is a {self._loop_kind}: it is not driven by ask/tell with values alone; "
+                         f"run it with {self._loop_call}")
+
+    def tell(self, X, y, constraints=None):
+        self.ask()
+
+    _ask = ask
+
+    def _tell(self, Z, y, C):
+        self.ask()
