@@ -317,7 +317,7 @@ class ColaBO(BO):
     >>> import optkit
     >>> prior = {"type": "gaussian", "mean": [0.3, 0.3], "std": [0.2, 0.2]}
     >>> res = optkit.minimize(lambda x: float(((x - 0.3) ** 2).sum()), [(-1, 1)] * 2, method="colabo",
-    ...                       prior=prior, budget=12, seed=0, n_paths=512)
+    ...                       prior=prior, budget=15, seed=0, n_paths=512)
     >>> bool(res.fun < 1e-3)
     True
     """
