@@ -68,6 +68,8 @@ _BUILTIN: dict[str, str] = {
     "diff2": "optkit.privacy.diff2:DIFF2",
     "frank-wolfe": "optkit.zeroth_order.frank_wolfe:FrankWolfe",
     "zo-frank-wolfe": "optkit.zeroth_order.zo_frank_wolfe:ZOFrankWolfe",
+    "learned-mlp": "optkit.learned.mlp_lopt:LearnedMLP",
+    "learned-math": "optkit.learned.math_l2o:LearnedMath",
     "cqr": "optkit.bayesopt.cqr:CQR",
 }
 
