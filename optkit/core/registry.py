@@ -70,10 +70,12 @@ _BUILTIN: dict[str, str] = {
     "zo-frank-wolfe": "optkit.zeroth_order.zo_frank_wolfe:ZOFrankWolfe",
     "learned-mlp": "optkit.learned.mlp_lopt:LearnedMLP",
     "learned-math": "optkit.learned.math_l2o:LearnedMath",
+    "tpe": "optkit.baselines.tpe:TPE",
     "cqr": "optkit.bayesopt.cqr:CQR",
 }
 
 _ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
+_ALIASES: dict[str, str] = {"random-search": "random", "tpe-like": "tpe", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
 
 _LOADED: dict[str, type] = {}
 
