@@ -74,7 +74,6 @@ _BUILTIN: dict[str, str] = {
     "cqr": "optkit.bayesopt.cqr:CQR",
 }
 
-_ALIASES: dict[str, str] = {"random-search": "random", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
 _ALIASES: dict[str, str] = {"random-search": "random", "tpe-like": "tpe", "neldermead": "nelder-mead", "l-bfgs-b": "lbfgsb", "cma": "pycma"}
 
 _LOADED: dict[str, type] = {}
