@@ -13,7 +13,7 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(optkit.__path__, "optkit.
 
 @pytest.mark.parametrize("name", MODULES)
 def test_module_doctests(name):
-    if name.startswith(("optkit.bayesopt", "optkit.rl")):
+    if name.startswith(("optkit.bayesopt", "optkit.rl", "optkit.torch_optim")):
         pytest.importorskip("torch", reason="the torch-based families need the bo/rl extra")
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
