@@ -34,7 +34,10 @@ Here:
   empty at ``declare_after`` consecutive checks (default 3, so two probes must fail too): a GP
   fitted to a few nearly constant constraint values is confident too early (on the spring design
   problem, 6 Sobol points with ``g_1`` in [0.972, 1.0] make ``LCB_g_1 > 0.95`` everywhere although
-  the problem is feasible, and the first probe finds ``g_1 < 0``). Then :meth:`CONFIG.infeasibility`
+  the problem is feasible, and the first probe finds ``g_1 < 0``); and a probe whose observed ``g_i``
+  falls below the ``LCB_g_i`` predicted there (the models were overconfident) starts the count
+  again (spring, seed 6: three empty checks in a row after 5 points, with every probe infeasible but
+  below its bound; the run then found feasible points). Then :meth:`CONFIG.infeasibility`
   returns the evidence, ``stop_reason()`` a message, ``stop_status()`` ``Status.INFEASIBLE``. An
   observed feasible point rules the declaration out.
 * pending points and ``ask(n)``: every model (objective and constraints) is conditioned on the
@@ -365,6 +368,7 @@ class CONFIG(BO):
         self._init_c: list = []
         self._plan_cache: tuple | None = None
         self._empty_streak, self._streak_n = 0, -1  # consecutive empty checks, data size of the last one
+        self._probe: dict | None = None  # the last empty check's probe: where, and its constraints' LCBs there
         self._setup()
         self._plan_seed = int(self.rng.integers(2**63 - 1))
 
@@ -439,9 +443,40 @@ class CONFIG(BO):
                 sel = self._step(gp, cons, 0)
             self._plan_cache = (n, sel)
             if n > self._streak_n:  # counted once per data size, also across a state reload
-                self._empty_streak = self._empty_streak + 1 if sel.empty else 0
+                if not sel.empty or self._surprised():
+                    self._empty_streak = 0
+                else:
+                    self._empty_streak += 1
+                self._probe = self._probe_bounds(sel.x, n) if sel.empty else None
                 self._streak_n = n
         return self._plan_cache[1]
+
+    def _probe_bounds(self, x: np.ndarray, n: int) -> dict:
+        """Each constraint model's optimistic bound (LCB, in its own units) at the probe ``x``."""
+        sb = math.sqrt(self.beta_n())
+        lcb = {}
+        for j, c in self._models()[1]:
+            m, v = c.predict(x[None, :])
+            lcb[int(j)] = float(m[0] - sb * math.sqrt(max(float(v[0]), 0.0)))
+        return {"n": int(n), "x": [float(v) for v in x], "lcb": lcb}
+
+    def _surprised(self) -> bool:
+        """Whether the last probe's observed constraint values fell below their optimistic bounds: the
+        constraint models were overconfident, so an empty optimistic set is no certificate yet and the
+        count of empty checks starts again (spring design problem, seed 6: 5 Sobol points with nearly
+        constant g made the set empty at three checks in a row although the problem is feasible)."""
+        p = self._probe
+        if p is None or self._C is None or self._y.size <= p["n"]:
+            return False
+        rows = np.flatnonzero(np.abs(self._U[p["n"]:] - np.asarray(p["x"])).max(axis=1) < 1e-9)
+        if rows.size == 0:
+            return False
+        g = self._C[p["n"] + rows[0]]
+        for j, bound in p["lcb"].items():
+            gj = g[j] if self.constraint_transform == "none" else signed_log(g[j])
+            if np.isfinite(gj) and gj < bound:
+                return True
+        return False
 
     def _exploit(self, gp: GP, cons: list[GP], n_pending: int) -> np.ndarray | None:
         """The point of least posterior mean among those with ``UCB_g_i <= 0`` (believed feasible), or
@@ -525,7 +560,8 @@ class CONFIG(BO):
     def _get_state(self) -> dict:
         state = super()._get_state()
         state.update({"plan_seed": self._plan_seed, "fit_n": self._fit_n, "init_f": self._init_f,
-                      "init_c": list(self._init_c), "empty_streak": self._empty_streak, "streak_n": self._streak_n})
+                      "init_c": list(self._init_c), "empty_streak": self._empty_streak, "streak_n": self._streak_n,
+                      "probe": None if self._probe is None else {**self._probe, "lcb": {str(k): v for k, v in self._probe["lcb"].items()}}})
         return state
 
     def _set_state(self, state: dict) -> None:
@@ -535,4 +571,6 @@ class CONFIG(BO):
         self._init_f = state["init_f"]
         self._init_c = list(state["init_c"])
         self._empty_streak, self._streak_n = int(state["empty_streak"]), int(state["streak_n"])
+        p = state.get("probe")
+        self._probe = None if p is None else {**p, "lcb": {int(k): float(v) for k, v in p["lcb"].items()}}
         self._plan_cache = None

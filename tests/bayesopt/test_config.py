@@ -238,3 +238,27 @@ def test_beta_schedule_and_bad_hyperparameters():
                {"constraint_transform": "log"}):
         with pytest.raises(optkit.InvalidParameterError, match=repr(next(iter(kw)))):
             optkit.make("config", box, **kw)
+
+
+def test_a_probe_below_its_optimistic_bound_restarts_the_empty_count():
+    """An empty optimistic set is a certificate only if the constraint models are calibrated: a probe whose
+    observed g falls below the LCB predicted there shows they were not, and the count starts again."""
+
+    def run(g_probe):
+        opt = optkit.make("config", optkit.Box(0.0, 1.0, dim=1), seed=0, constraint_transform="none", n_init=3,
+                          n_restarts=2, raw_samples=64)
+        X = opt.ask(3)
+        opt.tell(X, [1.0, 2.0, 3.0], constraints=[[1.0], [1.0], [1.0]])
+        x = opt.ask()
+        opt._probe = {"n": 3, "x": [float(x[0, 0])], "lcb": {0: 0.5}}
+        assert not opt._surprised()  # the probe was not told yet
+        opt.tell(x, [1.5], constraints=[[g_probe]])
+        return opt
+
+    assert not run(0.9)._surprised()  # within its bound (0.9 >= 0.5)
+    opt = run(0.2)  # 0.2 < 0.5: the models were overconfident
+    assert opt._surprised()
+    again = optkit.make("config", optkit.Box(0.0, 1.0, dim=1), seed=0, constraint_transform="none", n_init=3,
+                        n_restarts=2, raw_samples=64)
+    again.load_state_dict(loads(*dumps(opt.state_dict())))
+    assert again._surprised()  # the probe survives a state round trip
