@@ -71,6 +71,9 @@ _BUILTIN: dict[str, str] = {
     "learned-mlp": "optkit.learned.mlp_lopt:LearnedMLP",
     "learned-math": "optkit.learned.math_l2o:LearnedMath",
     "tpe": "optkit.baselines.tpe:TPE",
+    "prospect": "optkit.first_order.prospect:Prospect",
+    "two-losses": "optkit.first_order.two_losses:TwoLosses",
+    "optex": "optkit.first_order.optex:OptEx",
     "cqr": "optkit.bayesopt.cqr:CQR",
 }
 

@@ -111,3 +111,13 @@ CONVERGENCE["learned"] = ("least_squares", 5, 20000, 1e-3)
 # Sequential model-based methods (optkit.baselines.tpe): TPE's Parzen model refines slowly near the optimum; measured
 # f - f_opt on sphere-2 at 200 evaluations, seeds 0-4: 5e-4 to 2.8e-3 (seed 1: 2.1e-3); at 100: 5e-3 to 9.5e-3.
 CONVERGENCE["smbo"] = ("sphere", 2, 200, 1e-2)
+# Prospect (optkit.first_order.prospect): its first step fills the SAGA-like loss/gradient tables at w0 (n oracle calls,
+# n = 40 in the gradient checks), so the budget check's 37 calls cannot hold one step and the NaN check's third gradient
+# call falls in iteration 0 (the message names iteration 0, correctly). tests/first_order/test_prospect.py checks the
+# budget accounting (nfev with the table fill) and that a NaN gradient stops the run naming its iteration.
+EXEMPTIONS[("prospect", "budget_and_counts")] = "the first step's table fill costs n = 40 > 37 oracle calls; see test_prospect.py"
+EXEMPTIONS[("prospect", "nonfinite_gradient")] = "the table fill at w0 makes the third gradient call in iteration 0; see test_prospect.py"
+# OptEx (optkit.first_order.optex): a round makes `parallelism` (default 4) gradient calls, so the NaN check's third
+# gradient call falls in round 0 (the message names round 0, correctly; tests/first_order/test_optex.py checks naming).
+FAST_PARAMS.update({"optex": {"lr": 0.5}, "two-losses": {"lr": 0.5}})
+EXEMPTIONS[("optex", "nonfinite_gradient")] = "a round evaluates 4 gradients: the third call is in round 0; see test_optex.py"
