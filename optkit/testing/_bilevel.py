@@ -14,9 +14,9 @@ import random
 import numpy as np
 
 import optkit
-from optkit.core.errors import InvalidParameterError, StateError
+from optkit.core.errors import StateError
 from optkit.core.serialize import dumps, loads
-from optkit.testing._tables import FAST_PARAMS
+from optkit.testing._gradient import _make, assert_rejected
 
 #: registry name -> (budget in oracle calls, tolerance on F(x) - F(x*)) on the toy quadratic; a
 #: method without a row uses ``DEFAULT_CONVERGENCE``
@@ -34,10 +34,6 @@ def _problem(**kw):
     from optkit.bilevel.problems import toy_quadratic
 
     return toy_quadratic(dx=3, dy=4, n=16, seed=1, **kw)
-
-
-def _make(name: str, space, seed=0, **extra):
-    return optkit.make(name, space, seed=seed, **{**FAST_PARAMS.get(name, {}), **extra})
 
 
 def check_ask_tell_refused(name: str) -> None:
@@ -110,19 +106,7 @@ def check_bad_input(name: str) -> None:
         "a batch larger than the data": lambda: _make(name, p.space, batch_size=17).minimize(p, 10_000),
         "a journal": lambda: opt.minimize(p, 10_000, journal="run.sqlite"),
     }
-    for what, call in bad_calls.items():
-        try:
-            call()
-        except InvalidParameterError:
-            pass
-        else:
-            raise AssertionError(f"{name}: {what} was accepted")
-    try:
-        _make(name, optkit.SearchSpace({"a": optkit.Real(0, 1)}))
-    except InvalidParameterError:
-        pass
-    else:
-        raise AssertionError(f"{name}: a SearchSpace was accepted")
+    assert_rejected(name, bad_calls)
 
 
 def check_nonfinite_gradient(name: str) -> None:

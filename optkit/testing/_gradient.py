@@ -93,19 +93,7 @@ def check_bad_input(name: str) -> None:
         "a batch larger than the data": lambda: _make(name, p.space, batch_size=41).minimize(p, 100),
         "a journal": lambda: opt.minimize(p, 10, journal="run.sqlite"),
     }
-    for what, call in bad_calls.items():
-        try:
-            call()
-        except InvalidParameterError:
-            pass
-        else:
-            raise AssertionError(f"{name}: {what} was accepted")
-    try:
-        _make(name, optkit.SearchSpace({"a": optkit.Real(0, 1)}))
-    except InvalidParameterError:
-        pass
-    else:
-        raise AssertionError(f"{name}: a SearchSpace was accepted")
+    assert_rejected(name, bad_calls)
 
 
 def check_nonfinite_gradient(name: str) -> None:
@@ -154,3 +142,15 @@ GRADIENT_CHECKS = [
     check_callback_stops,
     check_bounds_respected,
 ]
+
+
+def assert_rejected(name: str, bad_calls: dict) -> None:
+    """Every call of ``bad_calls`` (what -> zero-argument call) and a SearchSpace must raise InvalidParameterError."""
+    bad_calls = {**bad_calls, "a SearchSpace": lambda: _make(name, optkit.SearchSpace({"a": optkit.Real(0, 1)}))}
+    for what, call in bad_calls.items():
+        try:
+            call()
+        except InvalidParameterError:
+            pass
+        else:
+            raise AssertionError(f"{name}: {what} was accepted")
