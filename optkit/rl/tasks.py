@@ -26,6 +26,7 @@ numbers with ``+ - *`` and parentheses to hit a target; format reward 0.1, corre
 
 from __future__ import annotations
 
+import abc
 import zlib
 from dataclasses import dataclass
 
@@ -91,8 +92,8 @@ def _check_split(split: str) -> str:
     return split
 
 
-class Task:
-    """Base of the sequence tasks: exact-match reward on the answer before ``<eos>``."""
+class Task(abc.ABC):
+    """Base of the tasks: exact-match reward on the answer before ``<eos>``; a task implements ``_draw``."""
 
     name = "task"
     vocab = VOCAB
@@ -104,9 +105,9 @@ class Task:
     def vocab_size(self) -> int:
         return len(self.vocab)
 
-    # subclasses: _draw(rng) -> (instruction text, solution text, data)
-    def _draw(self, rng):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _draw(self, rng) -> tuple[str, str, tuple]:
+        """One problem drawn with ``rng``: (instruction text, solution text, data)."""
 
     def _make(self, text: str, solution: str, data=()) -> Problem:
         prompt = (self.vocab.bos, *self.vocab.encode(text))
@@ -182,6 +183,10 @@ class ContextualBandit(Task):
     @property
     def vocab_size(self) -> int:
         return self.n_actions
+
+    def _draw(self, rng):
+        c = int(rng.integers(0, self.n_contexts))
+        return f"c{c}", str(int(self.best[c])), (c,)
 
     def _make_ctx(self, c: int) -> Problem:
         return Problem((int(c),), f"c{c}", str(int(self.best[c])), (int(c),))

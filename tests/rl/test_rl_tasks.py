@@ -96,3 +96,15 @@ def test_bad_task_arguments():
         make_task("copy").sample(np.random.default_rng(0), 1, "valid")
     with pytest.raises(InvalidParameterError):
         make_task("count", colour=3)
+
+
+def test_every_task_draws_one_problem_and_the_base_is_abstract():
+    import numpy as np
+
+    from optkit.rl.tasks import ContextualBandit, Task
+
+    with pytest.raises(TypeError):
+        Task()
+    bandit = ContextualBandit(8, 4, seed=0)
+    text, solution, (c,) = bandit._draw(np.random.default_rng(0))
+    assert text == f"c{c}" and solution == str(int(bandit.best[c]))
