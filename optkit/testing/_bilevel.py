@@ -14,9 +14,8 @@ import random
 import numpy as np
 
 import optkit
-from optkit.core.errors import StateError
 from optkit.core.serialize import dumps, loads
-from optkit.testing._gradient import _make, assert_rejected
+from optkit.testing._gradient import _make, assert_ask_tell_refused, assert_rejected
 
 #: registry name -> (budget in oracle calls, tolerance on F(x) - F(x*)) on the toy quadratic; a
 #: method without a row uses ``DEFAULT_CONVERGENCE``
@@ -37,14 +36,7 @@ def _problem(**kw):
 
 
 def check_ask_tell_refused(name: str) -> None:
-    opt = _make(name, _problem().space)
-    for call in (lambda: opt.ask(), lambda: opt.tell(np.zeros((1, 3)), [0.0])):
-        try:
-            call()
-        except StateError as exc:
-            assert "minimize" in str(exc), f"{name}: the ask/tell refusal does not say what to use: {exc}"
-        else:
-            raise AssertionError(f"{name}: a bilevel method accepted ask/tell")
+    assert_ask_tell_refused(name, _problem().space)
 
 
 def check_budget_and_counts(name: str) -> None:

@@ -28,14 +28,19 @@ def _make(name: str, space, seed=0, **extra):
 
 
 def check_ask_tell_refused(name: str) -> None:
-    opt = _make(name, _problem().space)
-    for call in (lambda: opt.ask(), lambda: opt.tell(np.zeros((1, 3)), [0.0])):
+    assert_ask_tell_refused(name, _problem().space)
+
+
+def assert_ask_tell_refused(name: str, space) -> None:
+    """ask() and tell() of a loop-only method raise a StateError that names ``minimize``."""
+    opt = _make(name, space)
+    for call in (lambda: opt.ask(), lambda: opt.tell(np.zeros((1, space.dim)), [0.0])):
         try:
             call()
         except StateError as exc:
             assert "minimize" in str(exc), f"{name}: the ask/tell refusal does not say what to use: {exc}"
         else:
-            raise AssertionError(f"{name}: a gradient method accepted ask/tell")
+            raise AssertionError(f"{name}: a loop-only method accepted ask/tell")
 
 
 def check_budget_and_counts(name: str) -> None:
