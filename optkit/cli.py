@@ -72,7 +72,7 @@ def _float_list(text: str) -> list[float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers; got {text!r}") from None
     if not all(0 < v < float("inf") for v in values):
-        raise argparse.ArgumentTypeError(f"targets are precisions f - f_opt and must be > 0; got {text!r}")
+        raise argparse.ArgumentTypeError(f"each value must be > 0 and finite; got {text!r}")
     return values
 
 

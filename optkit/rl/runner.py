@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from optkit.cli import _csv, _float_list, _seeds
 from optkit.core.errors import InvalidParameterError, OptkitError
 from optkit.rl.reference import reference_policy
 from optkit.rl.tasks import TASKS, make_task
@@ -196,32 +197,6 @@ def preset_records() -> list[dict]:
     return out
 
 
-def _csv(text: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list; got {text!r}")
-    return items
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(x) for x in _csv(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers; got {text!r}") from None
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        values = [int(x) for x in _csv(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a count or comma-separated integers; got {text!r}") from None
-    if "," not in text:
-        if values[0] < 1:
-            raise argparse.ArgumentTypeError(f"a number of seeds must be >= 1; got {text!r}")
-        return list(range(values[0]))
-    return values
-
-
 def _pos_int(text: str) -> int:
     try:
         v = int(text)
@@ -239,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", type=_csv, default=["grpo"], help="comma-separated presets ('optkit list --rl')")
     p.add_argument("--seeds", type=_seeds, default=[0], help="a count N (seeds 0..N-1) or a list such as 0,3")
     p.add_argument("--steps", type=_pos_int, default=200, help="training steps per run (default 200)")
-    p.add_argument("--lrs", type=_floats, default=[1e-4, 3e-4, 1e-3], help="learning rates swept per method (default "
+    p.add_argument("--lrs", type=_float_list, default=[1e-4, 3e-4, 1e-3], help="learning rates swept per method (default "
                    "1e-4,3e-4,1e-3; one value: no sweep)")
     p.add_argument("--target", type=float, default=0.9, help="test accuracy to time (default 0.9)")
     p.add_argument("--group-size", type=_pos_int, default=8, help="responses per prompt (default 8)")
