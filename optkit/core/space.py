@@ -31,6 +31,28 @@ def clip(Z: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return _clip_ufunc(Z, lower, upper)
 
 
+def encoded_start(space, x0, rng: np.random.Generator, owner: str, *, unbounded: str, outside: str) -> np.ndarray:
+    """A method's starting point ``x0`` (user space) encoded, or a uniformly random point of the box.
+
+    ``unbounded`` finishes the error when ``x0`` is missing on an unbounded space, ``outside`` names
+    where ``x0`` must lie; a wrong size or a point outside is an :class:`InvalidParameterError`.
+    """
+    lo, hi = space.encoded_lower, space.encoded_upper
+    if x0 is None:
+        if not space.bounded:
+            raise InvalidParameterError(f"{owner}: on an unbounded space give 'x0' {unbounded}")
+        return lo + rng.random(space.dim) * (hi - lo)
+    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
+    if x0.size != space.dim:
+        raise InvalidParameterError(f"{owner}: 'x0' must have {space.dim} entries; got {x0.size}")
+    if not np.all(space.contains(x0)):
+        raise InvalidParameterError(
+            f"{owner}: 'x0' must lie inside {outside}; got {x0.tolist()!r:.120} outside "
+            f"[{space.lower.tolist()!r:.60}, {space.upper.tolist()!r:.60}]"
+        )
+    return space.encode(x0)[0]
+
+
 def as_points(X, dim: int, name: str = "X") -> np.ndarray:
     """``X`` as a float64 array of shape (n, dim); a single point (dim,) becomes (1, dim)."""
     try:

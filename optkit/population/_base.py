@@ -23,7 +23,7 @@ import numpy as np
 
 from optkit.core.errors import InvalidParameterError
 from optkit.core.optimizer import Optimizer, _key, _key_index
-from optkit.core.space import clip
+from optkit.core.space import clip, encoded_start
 
 
 def default_popsize(dim: int) -> int:
@@ -52,22 +52,8 @@ class PopulationOptimizer(Optimizer):
     # -- x0 / sigma0 ---------------------------------------------------------------------------
     def _initial_mean(self, x0) -> np.ndarray:
         """``x0`` (user space) in the encoded space, or a uniformly random point of the box."""
-        lo, hi = self.space.encoded_lower, self.space.encoded_upper
-        if x0 is None:
-            if not self.space.bounded:
-                raise InvalidParameterError(
-                    f"{type(self).__name__}: on an unbounded space give 'x0' (and 'sigma0'); the defaults need finite bounds"
-                )
-            return lo + self.rng.random(self.dim) * (hi - lo)
-        x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
-        if x0.size != self.dim:
-            raise InvalidParameterError(f"{type(self).__name__}: 'x0' must have {self.dim} entries; got {x0.size}")
-        if not np.all(self.space.contains(x0)):
-            raise InvalidParameterError(
-                f"{type(self).__name__}: 'x0' must lie inside the space; got {x0.tolist()!r:.120} outside "
-                f"[{self.space.lower.tolist()!r:.60}, {self.space.upper.tolist()!r:.60}]"
-            )
-        return self.space.encode(x0)[0]
+        return encoded_start(self.space, x0, self.rng, type(self).__name__,
+                             unbounded="(and 'sigma0'); the defaults need finite bounds", outside="the space")
 
     def _initial_sigma(self, sigma0) -> float:
         """``sigma0`` in encoded units, default 0.3 of the box's mean width."""

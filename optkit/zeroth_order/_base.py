@@ -23,7 +23,7 @@ import numpy as np
 from optkit.core.errors import InvalidParameterError
 from optkit.core.optimizer import Optimizer, _key, _key_index
 from optkit.core.params import BOOL, POINT, Interval, Options
-from optkit.core.space import clip
+from optkit.core.space import clip, encoded_start
 from optkit.zeroth_order.estimators import ESTIMATORS, MASK, POSITIVE, make_estimator
 
 #: hyperparameters every zeroth-order method has (merged into each method's table)
@@ -97,21 +97,9 @@ class ZerothOrderOptimizer(Optimizer):
 
     def _initial_point(self, x0) -> np.ndarray:
         """``x0`` (user space) encoded, or a uniformly random point of the box. Outside the box: an error."""
-        lo, hi = self.space.encoded_lower, self.space.encoded_upper
-        owner = type(self).__name__
-        if x0 is None:
-            if not self.space.bounded:
-                raise InvalidParameterError(f"{owner}: on an unbounded space give 'x0' (the default is a random point of the box)")
-            return lo + self.rng.random(self.dim) * (hi - lo)
-        x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
-        if x0.size != self.dim:
-            raise InvalidParameterError(f"{owner}: 'x0' must have {self.dim} entries; got {x0.size}")
-        if not np.all(self.space.contains(x0)):
-            raise InvalidParameterError(
-                f"{owner}: 'x0' must lie inside the box (zeroth-order methods raise rather than project it); got "
-                f"{x0.tolist()!r:.120} outside [{self.space.lower.tolist()!r:.60}, {self.space.upper.tolist()!r:.60}]"
-            )
-        return self.space.encode(x0)[0]
+        return encoded_start(self.space, x0, self.rng, type(self).__name__,
+                             unbounded="(the default is a random point of the box)",
+                             outside="the box (zeroth-order methods raise rather than project it)")
 
     # -- what a method implements --------------------------------------------------------------
     @abc.abstractmethod
