@@ -30,7 +30,8 @@ def _closure_loss(closure):
 
 
 class _AdamMoments(torch.optim.Optimizer):
-    """Adam's bias-corrected direction, shared by CAdamW and Grams."""
+    """Adam's bias-corrected moments and the step loop shared by CAdamW and Grams; a subclass defines
+    ``_direction(p, g, group)``, the step before weight decay and the learning rate."""
 
     def _adam_dir(self, p, g, group):
         st = self.state[p]
@@ -46,6 +47,16 @@ class _AdamMoments(torch.optim.Optimizer):
         m_hat = st["exp_avg"] / (1 - b1**t)
         v_hat = st["exp_avg_sq"] / (1 - b2**t)
         return m_hat / (v_hat.sqrt() + group["eps"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    u = self._direction(p, p.grad, group)
+                    p.add_(u + group["weight_decay"] * p, alpha=-group["lr"])
+        return loss
 
 
 def _cautious(u, g):
@@ -67,19 +78,9 @@ class CAdamW(_AdamMoments):
         super().__init__(params, {"lr": lr, "betas": b, "eps": eps, "weight_decay": weight_decay,
                                   "cautious": bool(cautious)})
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                u = self._adam_dir(p, g, group)
-                if group["cautious"]:
-                    u = _cautious(u, g)
-                p.add_(u + group["weight_decay"] * p, alpha=-group["lr"])
-        return loss
+    def _direction(self, p, g, group):
+        u = self._adam_dir(p, g, group)
+        return _cautious(u, g) if group["cautious"] else u
 
 
 class Grams(_AdamMoments):
@@ -91,17 +92,8 @@ class Grams(_AdamMoments):
               {"lr": [POSITIVE], "eps": [NONNEG], "weight_decay": [NONNEG]})
         super().__init__(params, {"lr": lr, "betas": b, "eps": eps, "weight_decay": weight_decay})
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                u = torch.sign(g) * self._adam_dir(p, g, group).abs()
-                p.add_(u + group["weight_decay"] * p, alpha=-group["lr"])
-        return loss
+    def _direction(self, p, g, group):
+        return torch.sign(g) * self._adam_dir(p, g, group).abs()
 
 
 class CLion(torch.optim.Optimizer):
